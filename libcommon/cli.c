@@ -1,0 +1,224 @@
+/*
+ * cli.c - messages, common options, progress and signal clean-up.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "io_internal.h"
+
+struct br_opts br_opt = {"brats-r2u", 1, NULL, 0, 0};
+static const char *br_usage_text = "";
+
+/* ---- temporary files removed on signals ---- */
+
+#define MAX_TMP 64
+static char *volatile tmp_paths[MAX_TMP];
+
+void br_tmp_register(const char *path)
+{
+	int i;
+
+	for (i = 0; i < MAX_TMP; i++)
+		if (tmp_paths[i] == NULL) {
+			tmp_paths[i] = strdup(path);
+			return;
+		}
+}
+
+void br_tmp_unregister(const char *path)
+{
+	int i;
+	char *p;
+
+	for (i = 0; i < MAX_TMP; i++) {
+		p = tmp_paths[i];
+		if (p != NULL && strcmp(p, path) == 0) {
+			tmp_paths[i] = NULL;
+			free(p);
+			return;
+		}
+	}
+}
+
+static void remove_tmp(void)
+{
+	int i;
+
+	for (i = 0; i < MAX_TMP; i++)
+		if (tmp_paths[i] != NULL)
+			unlink(tmp_paths[i]);
+}
+
+static void on_signal(int sig)
+{
+	remove_tmp();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+void br_tool_init(const char *prog, const char *usage)
+{
+	struct sigaction sa;
+
+	br_opt.prog = prog;
+	br_usage_text = usage;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGPIPE, &sa, NULL); /* a closed pipe ends the tool quietly, temporaries removed */
+}
+
+int br_common_option(int c, const char *arg)
+{
+	switch (c) {
+	case 'h':
+		fputs(br_usage_text, stdout);
+		exit(0);
+	case 'q':
+		br_opt.verbose = 0;
+		return 1;
+	case 'v':
+		br_opt.verbose++;
+		return 1;
+	case 'f':
+		br_opt.force = 1;
+		return 1;
+	case 'd':
+		br_opt.device = arg;
+		return 1;
+	case 'j':
+		br_opt.threads = (int)br_parse_long(arg, "-j", 1, 1024);
+		return 1;
+	}
+	return 0;
+}
+
+void br_die(const char *path, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", br_opt.prog);
+	if (path != NULL)
+		fprintf(stderr, "%s: ", strcmp(path, "-") == 0 ? "stdin" : path);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	remove_tmp(); /* no partial output survives an error */
+	exit(1);
+}
+
+void br_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", br_opt.prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, " (see %s -h)\n", br_opt.prog);
+	exit(2);
+}
+
+void br_msg(int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (br_opt.verbose < level)
+		return;
+	fprintf(stderr, "%s: ", br_opt.prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+void br_warn(const char *path, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (br_opt.verbose < 1)
+		return;
+	fprintf(stderr, "%s: ", br_opt.prog);
+	if (path != NULL)
+		fprintf(stderr, "%s: ", strcmp(path, "-") == 0 ? "stdin" : path);
+	fprintf(stderr, "warning: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+double br_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static double progress_last;
+static int progress_shown;
+
+void br_progress(const char *fmt, ...)
+{
+	va_list ap;
+	double t;
+
+	if (br_opt.verbose < 1 || !isatty(2))
+		return;
+	t = br_now();
+	if (progress_shown && t - progress_last < 0.25)
+		return;
+	progress_last = t;
+	progress_shown = 1;
+	fprintf(stderr, "\r%s: ", br_opt.prog);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\033[K");
+	fflush(stderr);
+}
+
+void br_progress_end(void)
+{
+	if (progress_shown) {
+		fputc('\n', stderr);
+		progress_shown = 0;
+	}
+}
+
+long br_parse_long(const char *s, const char *what, long lo, long hi)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (end == s || *end != '\0' || errno != 0 || v < lo || v > hi)
+		br_usage_error("%s: '%s' is not a whole number from %ld to %ld", what, s, lo, hi);
+	return v;
+}
+
+double br_parse_double(const char *s, const char *what, double lo, double hi)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (end == s || *end != '\0' || errno != 0 || !isfinite(v) || v < lo || v > hi)
+		br_usage_error("%s: '%s' is not a number from %g to %g", what, s, lo, hi);
+	return v;
+}

@@ -1,0 +1,85 @@
+/*
+ * cli.h - what every tool shares: messages, errors, the common options
+ * (-h -q -v -d -j -f), progress lines, and clean-up of temporary files.
+ *
+ * Tools print "tool: path: reason" to stderr and exit 1 on bad input, 2 on
+ * bad usage.  stdout carries data only.
+ */
+#ifndef BR_CLI_H
+#define BR_CLI_H
+
+#include <getopt.h>
+#include <stdarg.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+struct br_opts {
+	const char *prog;   /* tool name */
+	int verbose;        /* 0 with -q, 1 by default, 2+ with -v */
+	const char *device; /* -d cpu|cuda[:N]; NULL = auto */
+	int threads;        /* -j N; 0 = all cores */
+	int force;          /* -f: write binary to a terminal */
+};
+extern struct br_opts br_opt;
+
+/* Short and long options every tool accepts; add the tool's own. */
+#define BR_COMMON_SHORT "hqvfd:j:"
+#define BR_COMMON_LONG                                            \
+	{"help", no_argument, 0, 'h'}, {"quiet", no_argument, 0, 'q'}, \
+	{"verbose", no_argument, 0, 'v'}, {"force", no_argument, 0, 'f'}, \
+	{"device", required_argument, 0, 'd'}, {"threads", required_argument, 0, 'j'}
+
+/* Set the program name, install the signal handlers that remove temporary
+ * files, and keep the usage text for -h and usage errors. */
+void br_tool_init(const char *prog, const char *usage);
+/* Handle a common option; returns 1 when c was one (-h prints the usage and
+ * exits 0), 0 otherwise. */
+int br_common_option(int c, const char *arg);
+
+/* "prog: path: reason" and exit(1).  path may be NULL. */
+void br_die(const char *path, const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 2, 3), noreturn))
+#endif
+	;
+/* "prog: reason" plus a pointer to -h, exit(2). */
+void br_usage_error(const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 1, 2), noreturn))
+#endif
+	;
+/* Message at a verbosity level (1 normal, 2 with -v); "prog: " prefixed. */
+void br_msg(int level, const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 2, 3)))
+#endif
+	;
+void br_warn(const char *path, const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 2, 3)))
+#endif
+	;
+
+/* Progress: one '\r' line on stderr, at most a few times a second, only when
+ * stderr is a terminal and not -q.  br_progress_end finishes the line. */
+void br_progress(const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 1, 2)))
+#endif
+	;
+void br_progress_end(void);
+
+/* Number parsing for options: exit 2 with a message on a bad value. */
+long br_parse_long(const char *s, const char *what, long lo, long hi);
+double br_parse_double(const char *s, const char *what, double lo, double hi);
+
+/* Seconds on a monotonic clock. */
+double br_now(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* BR_CLI_H */

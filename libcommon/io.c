@@ -1,0 +1,434 @@
+/*
+ * io.c - record streams: the reader (format by content) and the atomic
+ * writer (format by name), over a small buffered input.
+ */
+#define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "io_internal.h"
+#include "volume.h"
+
+/* ---- buffered input ---- */
+
+#define BR_IN_CAP (1u << 20)
+
+int br_in_open(br_in *in, const char *path)
+{
+	memset(in, 0, sizeof *in);
+	if (strcmp(path, "-") == 0) {
+		in->fd = 0;
+		in->name = "stdin";
+	} else {
+		struct stat st;
+		in->fd = open(path, O_RDONLY);
+		if (in->fd < 0)
+			return br_set_error("%s", strerror(errno));
+		if (fstat(in->fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+			close(in->fd);
+			return br_set_error("is a directory");
+		}
+		in->own_fd = 1;
+		in->name = path;
+	}
+	in->cap = BR_IN_CAP;
+	in->buf = malloc(in->cap);
+	if (in->buf == NULL) {
+		if (in->own_fd)
+			close(in->fd);
+		return br_set_error("out of memory");
+	}
+	return 0;
+}
+
+void br_in_close(br_in *in)
+{
+	if (in->own_fd)
+		close(in->fd);
+	free(in->buf);
+	in->buf = NULL;
+}
+
+size_t br_in_fill(br_in *in, size_t n)
+{
+	ssize_t r;
+
+	if (n > in->cap)
+		n = in->cap;
+	if (in->len - in->pos >= n || in->eof)
+		return in->len - in->pos;
+	if (in->pos > 0) {
+		memmove(in->buf, in->buf + in->pos, in->len - in->pos);
+		in->len -= in->pos;
+		in->pos = 0;
+	}
+	while (in->len < n && !in->eof) {
+		r = read(in->fd, in->buf + in->len, in->cap - in->len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			in->eof = 1; /* a read error ends the stream; callers see a short read */
+			break;
+		}
+		in->len += (size_t)r;
+	}
+	return in->len - in->pos;
+}
+
+int br_in_read(br_in *in, void *dst, size_t n)
+{
+	unsigned char *d = dst;
+	size_t k;
+	ssize_t r;
+
+	k = in->len - in->pos;
+	if (k > n)
+		k = n;
+	memcpy(d, in->buf + in->pos, k);
+	in->pos += k;
+	d += k;
+	n -= k;
+	while (n > 0) { /* large reads go straight into the destination */
+		r = read(in->fd, d, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			in->eof = 1;
+			return br_set_error("unexpected end of data");
+		}
+		d += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+int br_in_line(br_in *in, char *line, size_t cap)
+{
+	size_t k = 0;
+	unsigned char c;
+
+	for (;;) {
+		if (in->pos == in->len && br_in_fill(in, 1) == 0) {
+			if (k == 0)
+				return 0;
+			break;
+		}
+		c = in->buf[in->pos++];
+		if (c == '\n')
+			break;
+		if (k + 1 >= cap)
+			return br_set_error("header line longer than %zu bytes", cap);
+		line[k++] = (char)c;
+	}
+	if (k > 0 && line[k - 1] == '\r')
+		k--;
+	line[k] = '\0';
+	return 1;
+}
+
+/* ---- reader ---- */
+
+struct br_reader {
+	br_in in;
+	char *path;
+	int nrec;
+	int single; /* NIfTI: one record, done */
+};
+
+br_reader *br_reader_open(const char *path)
+{
+	br_reader *r = calloc(1, sizeof *r);
+
+	if (r == NULL) {
+		br_set_error("out of memory");
+		return NULL;
+	}
+	r->path = strdup(path);
+	if (r->path == NULL || br_in_open(&r->in, path) < 0) {
+		if (r->path == NULL)
+			br_set_error("out of memory");
+		free(r->path);
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+const char *br_reader_path(const br_reader *r) { return r->in.name; }
+
+void br_reader_close(br_reader *r)
+{
+	if (r == NULL)
+		return;
+	br_in_close(&r->in);
+	free(r->path);
+	free(r);
+}
+
+static int has_suffix(const char *s, const char *suf)
+{
+	size_t n = strlen(s), m = strlen(suf);
+
+	return n >= m && strcmp(s + n - m, suf) == 0;
+}
+
+int br_reader_next(br_reader *r, br_vol **out)
+{
+	size_t avail;
+	const unsigned char *b;
+	br_vol *v;
+	int32_t hs_le, hs_be;
+
+	*out = NULL;
+	if (r->single)
+		return 0;
+	avail = br_in_fill(&r->in, 348);
+	if (avail == 0) {
+		if (r->nrec == 0)
+			return br_set_error("empty input: no record");
+		return 0;
+	}
+	b = r->in.buf + r->in.pos;
+	if (avail >= 4 && memcmp(b, "NRRD", 4) == 0) {
+		v = br_nrrd_read(&r->in);
+		if (v == NULL)
+			return -1;
+		r->nrec++;
+		*out = v;
+		return 1;
+	}
+	if (r->nrec > 0)
+		return br_set_error("trailing data after record %d is not an NRRD record", r->nrec);
+	if (avail >= 2 && b[0] == 0x1f && b[1] == 0x8b) {
+		if (r->in.own_fd && (has_suffix(r->path, ".nii.gz")))
+			v = br_nifti_read_path(r->path, r->path);
+		else
+			v = br_nifti_read_stream(&r->in, 1);
+		if (v == NULL)
+			return -1;
+		r->single = 1;
+		r->nrec++;
+		*out = v;
+		return 1;
+	}
+	if (avail >= 4) {
+		memcpy(&hs_le, b, 4);
+		hs_be = (int32_t)((uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3]);
+		if (hs_le == 348 || hs_be == 348 ||
+		    (avail >= 4 && ((b[0] == 0x5c && b[1] == 1 && b[2] == 0 && b[3] == 0) ||
+				    (b[0] == 0 && b[1] == 0 && b[2] == 1 && b[3] == 0x5c)))) {
+			if (avail < 348 || (hs_le != 348 && hs_be != 348))
+				return br_set_error("truncated NIfTI header (%zu bytes)", avail);
+			if (r->in.own_fd && has_suffix(r->path, ".nii"))
+				v = br_nifti_read_path(r->path, r->path);
+			else
+				v = br_nifti_read_stream(&r->in, 0);
+			if (v == NULL)
+				return -1;
+			r->single = 1;
+			r->nrec++;
+			*out = v;
+			return 1;
+		}
+		if (hs_le == 540 || hs_be == 540)
+			return br_set_error("NIfTI-2 files are not supported (convert to NIfTI-1)");
+	}
+	return br_set_error("unknown format (neither NRRD nor NIfTI-1)");
+}
+
+br_vol *br_vol_read(const char *path)
+{
+	br_reader *r = br_reader_open(path);
+	br_vol *v = NULL, *extra = NULL;
+	int k;
+
+	if (r == NULL)
+		return NULL;
+	if (br_reader_next(r, &v) != 1) {
+		br_reader_close(r);
+		return NULL;
+	}
+	k = br_reader_next(r, &extra);
+	if (k != 0) {
+		if (k > 0)
+			br_set_error("holds more than one record");
+		br_vol_free(extra);
+		br_vol_free(v);
+		v = NULL;
+	}
+	br_reader_close(r);
+	return v;
+}
+
+/* ---- writer ---- */
+
+int br_format_from_name(const char *path)
+{
+	if (has_suffix(path, ".nii.gz"))
+		return BR_FMT_NIIGZ;
+	if (has_suffix(path, ".nii"))
+		return BR_FMT_NII;
+	return BR_FMT_NRRD;
+}
+
+struct br_writer {
+	char *path, *tmp;
+	FILE *f;
+	int fmt;
+	int nrec;
+	int is_stdout;
+};
+
+br_writer *br_writer_open(const char *path, int force)
+{
+	br_writer *w;
+	const char *suffix;
+	int fd;
+
+	w = calloc(1, sizeof *w);
+	if (w == NULL) {
+		br_set_error("out of memory");
+		return NULL;
+	}
+	if (strcmp(path, "-") == 0) {
+		if (!force && isatty(1)) {
+			free(w);
+			br_set_error("refusing to write binary data to a terminal (redirect stdout or use -o)");
+			return NULL;
+		}
+		w->is_stdout = 1;
+		w->f = stdout;
+		w->fmt = BR_FMT_NRRD;
+		return w;
+	}
+	w->fmt = br_format_from_name(path);
+	suffix = w->fmt == BR_FMT_NIIGZ ? ".nii.gz" : w->fmt == BR_FMT_NII ? ".nii" : ".nrrd";
+	w->path = strdup(path);
+	w->tmp = malloc(strlen(path) + 32);
+	if (w->path == NULL || w->tmp == NULL) {
+		br_set_error("out of memory");
+		goto fail;
+	}
+	{
+		const char *slash = strrchr(path, '/');
+		size_t dirlen = slash ? (size_t)(slash - path + 1) : 0;
+		sprintf(w->tmp, "%.*s.%s.tmpXXXXXX%s", (int)dirlen, path, slash ? slash + 1 : path, suffix);
+		/* keep the name short enough and the suffix last */
+		fd = mkstemps(w->tmp, (int)strlen(suffix));
+	}
+	if (fd < 0) {
+		br_set_error("cannot create a file beside it: %s", strerror(errno));
+		goto fail;
+	}
+	br_tmp_register(w->tmp);
+	if (w->fmt == BR_FMT_NRRD) {
+		w->f = fdopen(fd, "wb");
+		if (w->f == NULL) {
+			close(fd);
+			br_set_error("%s", strerror(errno));
+			goto fail_tmp;
+		}
+	} else {
+		close(fd); /* the NIfTI writer reopens it by name */
+	}
+	return w;
+fail_tmp:
+	unlink(w->tmp);
+	br_tmp_unregister(w->tmp);
+fail:
+	free(w->path);
+	free(w->tmp);
+	free(w);
+	return NULL;
+}
+
+int br_writer_put(br_writer *w, const br_vol *v)
+{
+	if (w->fmt != BR_FMT_NRRD) {
+		if (w->nrec > 0)
+			return br_set_error("a NIfTI file holds one record; write several records as NRRD");
+		w->nrec++;
+		return br_nifti_write(w->tmp, v, w->fmt == BR_FMT_NIIGZ);
+	}
+	w->nrec++;
+	if (br_nrrd_write(w->f, v) < 0)
+		return -1;
+	if (w->is_stdout && fflush(w->f) != 0)
+		return br_set_error("write failed: %s", strerror(errno));
+	return 0;
+}
+
+void br_writer_abort(br_writer *w)
+{
+	if (w == NULL)
+		return;
+	if (w->f != NULL && !w->is_stdout)
+		fclose(w->f);
+	if (w->tmp != NULL) {
+		unlink(w->tmp);
+		br_tmp_unregister(w->tmp);
+	}
+	free(w->path);
+	free(w->tmp);
+	free(w);
+}
+
+int br_writer_close(br_writer *w)
+{
+	int rc = 0;
+
+	if (w->is_stdout) {
+		if (fflush(stdout) != 0)
+			rc = br_set_error("write failed: %s", strerror(errno));
+		free(w);
+		return rc;
+	}
+	if (w->nrec == 0) {
+		br_set_error("no record to write");
+		br_writer_abort(w);
+		return -1;
+	}
+	if (w->f != NULL) {
+		if (fflush(w->f) != 0 || ferror(w->f)) {
+			br_set_error("write failed: %s", strerror(errno ? errno : EIO));
+			br_writer_abort(w);
+			return -1;
+		}
+		if (fclose(w->f) != 0) {
+			w->f = NULL;
+			br_set_error("write failed: %s", strerror(errno));
+			br_writer_abort(w);
+			return -1;
+		}
+		w->f = NULL;
+	}
+	if (rename(w->tmp, w->path) != 0) {
+		br_set_error("cannot rename into place: %s", strerror(errno));
+		br_writer_abort(w);
+		return -1;
+	}
+	br_tmp_unregister(w->tmp);
+	free(w->path);
+	free(w->tmp);
+	free(w);
+	return 0;
+}
+
+int br_vol_write(const char *path, const br_vol *v, int force)
+{
+	br_writer *w = br_writer_open(path, force);
+
+	if (w == NULL)
+		return -1;
+	if (br_writer_put(w, v) < 0) {
+		br_writer_abort(w);
+		return -1;
+	}
+	return br_writer_close(w);
+}

@@ -1,0 +1,288 @@
+/*
+ * nifti_io.c - NIfTI-1 records through nifti_clib.
+ *
+ * Reading: nifti_clib parses the header (either byte order, .nii or .nii.gz)
+ * and loads the data; we check the datatype and the dimensions, apply
+ * scl_slope/scl_inter when set, and take the affine from the sform
+ * (sform_code > 0), else the qform.  Writing: nifti_clib builds the header
+ * from the record (sform = the affine, qform = its quaternion form, the same
+ * codes), and we write header and data ourselves so that every write error
+ * is seen.
+ */
+#define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include <nifti1_io.h>
+
+#include "io_internal.h"
+#include "volume.h"
+
+static int dt_from_nifti(int dt)
+{
+	switch (dt) {
+	case DT_UINT8: return BR_U8;
+	case DT_INT8: return BR_I8;
+	case DT_UINT16: return BR_U16;
+	case DT_INT16: return BR_I16;
+	case DT_UINT32: return BR_U32;
+	case DT_INT32: return BR_I32;
+	case DT_FLOAT32: return BR_F32;
+	case DT_FLOAT64: return BR_F64;
+	}
+	return 0;
+}
+
+static int dt_to_nifti(int dt)
+{
+	switch (dt) {
+	case BR_U8: return DT_UINT8;
+	case BR_I8: return DT_INT8;
+	case BR_U16: return DT_UINT16;
+	case BR_I16: return DT_INT16;
+	case BR_U32: return DT_UINT32;
+	case BR_I32: return DT_INT32;
+	case BR_F32: return DT_FLOAT32;
+	case BR_F64: return DT_FLOAT64;
+	}
+	return 0;
+}
+
+static void quiet_nifti(void)
+{
+	static int done;
+
+	if (!done) {
+		nifti_set_debug_level(0);
+		done = 1;
+	}
+}
+
+br_vol *br_nifti_read_path(const char *path, const char *display)
+{
+	nifti_image *nim;
+	br_vol *v = NULL;
+	int dtype, i, j;
+	long long nc;
+	size_t n;
+
+	(void)display;
+	quiet_nifti();
+	nim = nifti_image_read(path, 0);
+	if (nim == NULL) {
+		br_set_error("not a readable NIfTI-1 file (bad or truncated header)");
+		return NULL;
+	}
+	dtype = dt_from_nifti(nim->datatype);
+	if (dtype == 0) {
+		br_set_error("unsupported NIfTI datatype %d (%s)", nim->datatype, nifti_datatype_string(nim->datatype));
+		goto fail;
+	}
+	if (nim->dim[0] < 2 || nim->dim[0] > 5 || nim->nx < 1 || nim->ny < 1 || (nim->dim[0] >= 5 && nim->dim[5] > 1)) {
+		br_set_error("unsupported NIfTI dimensions (dim[0] = %d)", nim->dim[0]);
+		goto fail;
+	}
+	nc = nim->dim[0] >= 4 ? nim->nt : 1;
+	if (nim->nz < 1 || nc < 1) {
+		br_set_error("bad NIfTI dimensions");
+		goto fail;
+	}
+	if (nifti_image_load(nim) < 0 || nim->data == NULL) {
+		br_set_error("data truncated or corrupt: the header promises %zu bytes",
+			     (size_t)nim->nvox * (size_t)nim->nbyper);
+		goto fail;
+	}
+	v = br_vol_new(BR_U8, 1, 1, 1, 1);
+	if (v == NULL)
+		goto fail;
+	free(v->data);
+	v->data = nim->data; /* take the loaded data */
+	nim->data = NULL;
+	v->dtype = dtype;
+	v->dim[0] = nim->nx;
+	v->dim[1] = nim->ny;
+	v->dim[2] = nim->nz;
+	v->dim[3] = nc;
+	v->ndim = nc > 1 ? 4 : 3;
+	n = br_vol_numel(v);
+	if (n != (size_t)nim->nvox) {
+		br_set_error("inconsistent NIfTI dimensions");
+		goto fail;
+	}
+	for (i = 0; i < 4; i++)
+		for (j = 0; j < 4; j++)
+			v->affine[i][j] = nim->sform_code > 0 ? nim->sto_xyz.m[i][j] : nim->qto_xyz.m[i][j];
+	v->affine[3][0] = v->affine[3][1] = v->affine[3][2] = 0;
+	v->affine[3][3] = 1;
+	if (br_meta_setf(v, BR_KEY_QFORM_CODE, "%d", nim->qform_code) < 0 ||
+	    br_meta_setf(v, BR_KEY_SFORM_CODE, "%d", nim->sform_code) < 0)
+		goto fail;
+	if (nim->scl_slope != 0 && isfinite(nim->scl_slope) && (nim->scl_slope != 1 || nim->scl_inter != 0)) {
+		br_vol *f = br_vol_convert(v, BR_F32);
+		float *p;
+		if (f == NULL)
+			goto fail;
+		p = f->data;
+		for (i = 0; (size_t)i < n; i++)
+			p[i] = p[i] * nim->scl_slope + nim->scl_inter;
+		br_vol_free(v);
+		v = f;
+	}
+	nifti_image_free(nim);
+	return v;
+fail:
+	br_vol_free(v);
+	nifti_image_free(nim);
+	return NULL;
+}
+
+br_vol *br_nifti_read_stream(br_in *in, int gz)
+{
+	const char *dir = getenv("TMPDIR");
+	char tmp[4096];
+	int fd;
+	FILE *f;
+	size_t k;
+	br_vol *v;
+
+	snprintf(tmp, sizeof tmp, "%s/brats-r2u-stdin-XXXXXX%s", dir && *dir ? dir : "/tmp", gz ? ".nii.gz" : ".nii");
+	fd = mkstemps(tmp, gz ? 7 : 4);
+	if (fd < 0) {
+		br_set_error("cannot spool NIfTI input to a temporary file: %s", strerror(errno));
+		return NULL;
+	}
+	br_tmp_register(tmp);
+	f = fdopen(fd, "wb");
+	if (f == NULL) {
+		close(fd);
+		goto fail;
+	}
+	while ((k = br_in_fill(in, in->cap)) > 0) {
+		if (fwrite(in->buf + in->pos, 1, k, f) != k)
+			break;
+		in->pos += k;
+	}
+	if (ferror(f) || fclose(f) != 0) {
+		br_set_error("cannot spool NIfTI input: %s", strerror(errno));
+		goto fail;
+	}
+	v = br_nifti_read_path(tmp, in->name);
+	unlink(tmp);
+	br_tmp_unregister(tmp);
+	return v;
+fail:
+	unlink(tmp);
+	br_tmp_unregister(tmp);
+	return NULL;
+}
+
+static int meta_code(const br_vol *v, const char *key)
+{
+	const char *s = br_meta_get(v, key);
+	int c = s ? atoi(s) : 0;
+
+	return c > 0 && c <= 4 ? c : 0;
+}
+
+int br_nifti_write(const char *path, const br_vol *v, int gz)
+{
+	nifti_image *nim;
+	nifti_1_header hdr;
+	int dims[8] = {0, 1, 1, 1, 1, 1, 1, 1};
+	int i, j, qcode, scode, rc = -1;
+	float qb, qc, qd, qx, qy, qz, dx, dy, dz, qfac;
+	mat44 m;
+	char ext[4] = {0, 0, 0, 0};
+	size_t nbytes = br_vol_bytes(v);
+
+	quiet_nifti();
+	if (dt_to_nifti(v->dtype) == 0)
+		return br_set_error("cannot write data type %s as NIfTI", br_dtype_name(v->dtype));
+	if (v->dim[0] > 32767 || v->dim[1] > 32767 || v->dim[2] > 32767 || v->dim[3] > 32767)
+		return br_set_error("sizes too large for NIfTI-1");
+	dims[0] = v->dim[3] > 1 ? 4 : 3;
+	dims[1] = (int)v->dim[0];
+	dims[2] = (int)v->dim[1];
+	dims[3] = (int)v->dim[2];
+	dims[4] = (int)v->dim[3];
+	nim = nifti_make_new_nim(dims, dt_to_nifti(v->dtype), 0);
+	if (nim == NULL)
+		return br_set_error("nifti_clib could not make a header");
+	for (i = 0; i < 4; i++)
+		for (j = 0; j < 4; j++)
+			m.m[i][j] = (float)v->affine[i][j];
+	scode = meta_code(v, BR_KEY_SFORM_CODE);
+	qcode = meta_code(v, BR_KEY_QFORM_CODE);
+	if (scode == 0)
+		scode = qcode ? qcode : NIFTI_XFORM_SCANNER_ANAT;
+	if (qcode == 0)
+		qcode = scode;
+	nim->sform_code = scode;
+	nim->sto_xyz = m;
+	nim->sto_ijk = nifti_mat44_inverse(m);
+	nifti_mat44_to_quatern(m, &qb, &qc, &qd, &qx, &qy, &qz, &dx, &dy, &dz, &qfac);
+	nim->qform_code = qcode;
+	nim->quatern_b = qb;
+	nim->quatern_c = qc;
+	nim->quatern_d = qd;
+	nim->qoffset_x = qx;
+	nim->qoffset_y = qy;
+	nim->qoffset_z = qz;
+	nim->qfac = qfac;
+	nim->dx = nim->pixdim[1] = dx;
+	nim->dy = nim->pixdim[2] = dy;
+	nim->dz = nim->pixdim[3] = dz;
+	if (v->dim[3] > 1)
+		nim->dt = nim->pixdim[4] = 1;
+	nim->qto_xyz = nifti_quatern_to_mat44(qb, qc, qd, qx, qy, qz, dx, dy, dz, qfac);
+	nim->qto_ijk = nifti_mat44_inverse(nim->qto_xyz);
+	nim->xyz_units = NIFTI_UNITS_MM;
+	nim->scl_slope = 1;
+	nim->scl_inter = 0;
+	nim->nifti_type = NIFTI_FTYPE_NIFTI1_1;
+	nim->iname_offset = 352;
+	snprintf(nim->descrip, sizeof nim->descrip, "brats-r2u");
+	hdr = nifti_convert_nim2nhdr(nim);
+	nifti_image_free(nim);
+
+	if (gz) {
+		gzFile g = gzopen(path, "wb6");
+		size_t done = 0, chunk;
+		if (g == NULL)
+			return br_set_error("cannot open for writing: %s", strerror(errno));
+		gzbuffer(g, 1 << 18);
+		if (gzwrite(g, &hdr, sizeof hdr) != (int)sizeof hdr || gzwrite(g, ext, 4) != 4)
+			goto gzfail;
+		while (done < nbytes) {
+			chunk = nbytes - done > (1u << 30) ? (1u << 30) : nbytes - done;
+			if (gzwrite(g, (const char *)v->data + done, (unsigned)chunk) != (int)chunk)
+				goto gzfail;
+			done += chunk;
+		}
+		if (gzclose(g) != Z_OK)
+			return br_set_error("write failed (disk full?)");
+		return 0;
+gzfail:
+		gzclose(g);
+		return br_set_error("write failed: %s", strerror(errno ? errno : EIO));
+	} else {
+		FILE *f = fopen(path, "wb");
+		if (f == NULL)
+			return br_set_error("cannot open for writing: %s", strerror(errno));
+		if (fwrite(&hdr, sizeof hdr, 1, f) != 1 || fwrite(ext, 4, 1, f) != 1 ||
+		    (nbytes > 0 && fwrite(v->data, nbytes, 1, f) != 1) || fflush(f) != 0) {
+			rc = br_set_error("write failed: %s", strerror(errno ? errno : EIO));
+			fclose(f);
+			return rc;
+		}
+		if (fclose(f) != 0)
+			return br_set_error("write failed: %s", strerror(errno));
+		return 0;
+	}
+}
