@@ -70,6 +70,7 @@ void br_tool_init(const char *prog, const char *usage)
 
 	br_opt.prog = prog;
 	br_usage_text = usage;
+	opterr = 0; /* getopt's own messages replaced by br_bad_option's */
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = on_signal;
 	sigemptyset(&sa.sa_mask);
@@ -117,6 +118,18 @@ void br_die(const char *path, const char *fmt, ...)
 	fputc('\n', stderr);
 	remove_tmp(); /* no partial output survives an error */
 	exit(1);
+}
+
+void br_bad_option(char **argv)
+{
+	const char *arg = optind > 0 ? argv[optind - 1] : "?";
+
+	if (strncmp(arg, "--", 2) == 0) {
+		if (optopt == 0)
+			br_usage_error("unknown option '%s'", arg);
+		br_usage_error("option '%s' needs a value", arg);
+	}
+	br_usage_error("unknown option '-%c', or it needs a value", optopt ? optopt : '?');
 }
 
 void br_usage_error(const char *fmt, ...)

@@ -44,6 +44,12 @@ void br_die(const char *path, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3), noreturn))
 #endif
 	;
+/* After getopt_long returned '?' or ':': "prog: unknown option ...", exit(2). */
+void br_bad_option(char **argv)
+#if defined(__GNUC__)
+	__attribute__((noreturn))
+#endif
+	;
 /* "prog: reason" plus a pointer to -h, exit(2). */
 void br_usage_error(const char *fmt, ...)
 #if defined(__GNUC__)

@@ -54,6 +54,52 @@ static int dt_to_nifti(int dt)
 	return 0;
 }
 
+/* Read nvox * nbyper bytes at the header's vox_offset, plain or gzip. */
+static int read_data(const char *path, const nifti_image *nim, void **out)
+{
+	size_t want = (size_t)nim->nvox * (size_t)nim->nbyper, done = 0;
+	gzFile g;
+	int k, errnum;
+	char *buf;
+
+	buf = malloc(want ? want : 1);
+	if (buf == NULL)
+		return br_set_error("out of memory (%zu bytes)", want);
+	g = gzopen(path, "rb");
+	if (g == NULL) {
+		free(buf);
+		return br_set_error("%s", strerror(errno));
+	}
+	gzbuffer(g, 1 << 18);
+	if (nim->iname_offset < 0 || gzseek(g, nim->iname_offset, SEEK_SET) != nim->iname_offset) {
+		gzclose(g);
+		free(buf);
+		return br_set_error("data truncated: no data at offset %d", nim->iname_offset);
+	}
+	while (done < want) {
+		unsigned chunk = want - done > (1u << 30) ? (1u << 30) : (unsigned)(want - done);
+		k = gzread(g, buf + done, chunk);
+		if (k <= 0)
+			break;
+		done += (size_t)k;
+	}
+	if (done < want) {
+		const char *zmsg = gzerror(g, &errnum);
+		if (errnum != Z_OK && errnum != Z_BUF_ERROR)
+			br_set_error("data corrupt (%s) after %zu of %zu bytes", zmsg, done, want);
+		else
+			br_set_error("data truncated: %zu of the %zu bytes the header promises", done, want);
+		gzclose(g);
+		free(buf);
+		return -1;
+	}
+	gzclose(g);
+	if (nim->byteorder != nifti_short_order() && nim->nbyper > 1)
+		br_swap_bytes(buf, (size_t)nim->nvox, (size_t)nim->nbyper);
+	*out = buf;
+	return 0;
+}
+
 static void quiet_nifti(void)
 {
 	static int done;
@@ -93,17 +139,15 @@ br_vol *br_nifti_read_path(const char *path, const char *display)
 		br_set_error("bad NIfTI dimensions");
 		goto fail;
 	}
-	if (nifti_image_load(nim) < 0 || nim->data == NULL) {
-		br_set_error("data truncated or corrupt: the header promises %zu bytes",
-			     (size_t)nim->nvox * (size_t)nim->nbyper);
-		goto fail;
-	}
 	v = br_vol_new(BR_U8, 1, 1, 1, 1);
 	if (v == NULL)
 		goto fail;
 	free(v->data);
-	v->data = nim->data; /* take the loaded data */
-	nim->data = NULL;
+	v->data = NULL;
+	/* the data, read here rather than by nifti_image_load, which silently
+	 * turns NaN and infinite floats into zeros and can miss a short file */
+	if (read_data(path, nim, &v->data) < 0)
+		goto fail;
 	v->dtype = dtype;
 	v->dim[0] = nim->nx;
 	v->dim[1] = nim->ny;
