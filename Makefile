@@ -20,7 +20,7 @@ ARCH      ?= -march=x86-64-v2 -mtune=generic
 OPT       ?= -O2
 CFLAGS    ?= $(OPT) -g
 WARN      := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-CPPFLAGS  += -Ilibcommon -Ikernels -I/usr/include/nifti -D_FILE_OFFSET_BITS=64
+CPPFLAGS  += -Ilibcommon -Ikernels -Ikernels/model -I/usr/include/nifti -D_FILE_OFFSET_BITS=64
 ALL_CFLAGS = -std=c11 $(ARCH) $(WARN) -fopenmp $(CFLAGS)
 
 TOOLS = brats-crop brats-uncrop brats-norm brats-flip brats-phantom cc-filter brats-metrics \

@@ -148,6 +148,54 @@ br_ctx *br_ctx_new(const char *device, int nthreads, int precision, char *err, s
 	return ctx;
 }
 
+br_ctx *br_ctx_open(const char *device, int nthreads, int precision, char *notice, size_t noticelen, char *err,
+		    size_t errlen)
+{
+	br_ctx *ctx;
+	int dev, index;
+	char why[512];
+
+	if (noticelen > 0)
+		notice[0] = '\0';
+	if (parse_device(device, &dev, &index, err, errlen) < 0)
+		return NULL;
+	if (dev == BR_DEV_CPU)
+		return br_ctx_new("cpu", nthreads, precision, err, errlen);
+	ctx = br_ctx_new(device, nthreads, precision, why, sizeof why);
+	if (ctx != NULL) {
+		if (dev == -1 && br_ctx_device(ctx) == BR_DEV_CPU)
+			snprintf(notice, noticelen, "running on the CPU (%s)",
+				 br_cuda_built() ? "no usable GPU found" : "this build has no CUDA backend");
+		return ctx;
+	}
+	/* a GPU was asked for and cannot be used: the CPU, with a notice */
+	ctx = br_ctx_new("cpu", nthreads, precision, err, errlen);
+	if (ctx != NULL)
+		snprintf(notice, noticelen, "running on the CPU: %s", why);
+	return ctx;
+}
+
+int br_precision_from_name(const char *name)
+{
+	if (strcmp(name, "fp32") == 0)
+		return BR_PREC_FP32;
+	if (strcmp(name, "tf32") == 0)
+		return BR_PREC_TF32;
+	if (strcmp(name, "bf16") == 0)
+		return BR_PREC_BF16;
+	return -1;
+}
+
+const char *br_precision_name(int precision)
+{
+	switch (precision) {
+	case BR_PREC_FP32: return "fp32";
+	case BR_PREC_TF32: return "tf32";
+	case BR_PREC_BF16: return "bf16";
+	}
+	return "default";
+}
+
 void br_ctx_free(br_ctx *ctx)
 {
 	if (ctx == NULL)

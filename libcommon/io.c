@@ -9,8 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <nifti1_io.h>
 
 #include "io_internal.h"
 #include "volume.h"
@@ -65,6 +68,7 @@ size_t br_in_fill(br_in *in, size_t n)
 		return in->len - in->pos;
 	if (in->pos > 0) {
 		memmove(in->buf, in->buf + in->pos, in->len - in->pos);
+		in->buf_off += in->pos;
 		in->len -= in->pos;
 		in->pos = 0;
 	}
@@ -94,7 +98,11 @@ int br_in_read(br_in *in, void *dst, size_t n)
 	in->pos += k;
 	d += k;
 	n -= k;
-	while (n > 0) { /* large reads go straight into the destination */
+	if (n > 0) { /* the buffer is used up: large reads go straight into the destination */
+		in->buf_off += in->len;
+		in->pos = in->len = 0;
+	}
+	while (n > 0) {
 		r = read(in->fd, d, n);
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -102,6 +110,7 @@ int br_in_read(br_in *in, void *dst, size_t n)
 			in->eof = 1;
 			return br_set_error("unexpected end of data");
 		}
+		in->buf_off += (size_t)r;
 		d += r;
 		n -= (size_t)r;
 	}
@@ -264,6 +273,77 @@ br_vol *br_vol_read(const char *path)
 	}
 	br_reader_close(r);
 	return v;
+}
+
+static br_vol *map_file(const char *path, size_t off, br_vol *v)
+{
+	int fd = open(path, O_RDONLY);
+	struct stat st;
+	void *base;
+	size_t need = off + br_vol_bytes(v);
+
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		br_set_error("%s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		br_vol_free(v);
+		return NULL;
+	}
+	if ((size_t)st.st_size < need) {
+		close(fd);
+		br_vol_free(v);
+		br_set_error("data truncated: %zu bytes, the header promises %zu", (size_t)st.st_size, need);
+		return NULL;
+	}
+	base = mmap(NULL, need, PROT_READ, MAP_PRIVATE, fd, 0);
+	close(fd);
+	if (base == MAP_FAILED) {
+		br_set_error("cannot map: %s", strerror(errno));
+		br_vol_free(v);
+		return NULL;
+	}
+	free(v->data);
+	v->map_base = base;
+	v->map_len = need;
+	v->data = (char *)base + off;
+	return v;
+}
+
+br_vol *br_vol_map(const char *path)
+{
+	br_in in;
+	size_t avail;
+	int raw_native = 0;
+	br_vol *v;
+
+	if (strcmp(path, "-") == 0 || br_in_open(&in, path) < 0)
+		return br_vol_read(path);
+	avail = br_in_fill(&in, 348);
+	if (avail >= 4 && memcmp(in.buf, "NRRD", 4) == 0) {
+		struct stat st;
+		size_t off;
+		v = br_nrrd_read_header(&in, &raw_native);
+		off = in.buf_off + in.pos;
+		if (v != NULL && raw_native && fstat(in.fd, &st) == 0 && (size_t)st.st_size == off + br_vol_bytes(v)) {
+			br_in_close(&in);
+			return map_file(path, off, v);
+		}
+		br_vol_free(v);
+	} else if (avail >= 348 && !(in.buf[0] == 0x1f && in.buf[1] == 0x8b)) {
+		/* uncompressed NIfTI-1 in the host's byte order, no scaling */
+		nifti_1_header h;
+		memcpy(&h, in.buf, sizeof h);
+		if (h.sizeof_hdr == 348 && h.vox_offset >= 352 && (h.scl_slope == 0 || (h.scl_slope == 1 && h.scl_inter == 0)) &&
+		    (h.datatype == DT_FLOAT32 || h.datatype == DT_UINT8 || h.datatype == DT_INT16)) {
+			br_in_close(&in);
+			v = br_vol_read(path); /* checks everything; then drop its copy for a mapping */
+			if (v == NULL)
+				return NULL;
+			return map_file(path, (size_t)h.vox_offset, v);
+		}
+	}
+	br_in_close(&in);
+	return br_vol_read(path);
 }
 
 /* ---- writer ---- */

@@ -17,6 +17,7 @@ typedef struct {
 	int own_fd;
 	unsigned char *buf;
 	size_t cap, pos, len;
+	size_t buf_off; /* file offset of buf[0] */
 	int eof;
 	const char *name; /* for messages */
 } br_in;
@@ -32,6 +33,9 @@ int br_in_line(br_in *in, char *line, size_t cap);
 
 /* NRRD: read one record whose magic is next in the stream. */
 br_vol *br_nrrd_read(br_in *in);
+/* NRRD: only the header (data NULL); *raw_native is 1 when the data that
+ * follows is raw and in the host's byte order. */
+br_vol *br_nrrd_read_header(br_in *in, int *raw_native);
 /* NIfTI-1: read one record from a file path (.nii / .nii.gz) */
 br_vol *br_nifti_read_path(const char *path, const char *display);
 /* NIfTI-1: spool the rest of the stream to a temporary file and read it. */

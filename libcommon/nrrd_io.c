@@ -217,7 +217,12 @@ static int transpose_channels_last(br_vol *v)
 	return 0;
 }
 
-br_vol *br_nrrd_read(br_in *in)
+static br_vol *nrrd_read(br_in *in, int header_only, int *raw_native);
+
+br_vol *br_nrrd_read(br_in *in) { return nrrd_read(in, 0, NULL); }
+br_vol *br_nrrd_read_header(br_in *in, int *raw_native) { return nrrd_read(in, 1, raw_native); }
+
+static br_vol *nrrd_read(br_in *in, int header_only, int *raw_native)
 {
 	char line[65536], *p, *key, *val, *end;
 	int dimension = 0, type = 0, big = -1, gz = 0, have_sizes = 0, have_dirs = 0, have_origin = 0;
@@ -463,6 +468,14 @@ br_vol *br_nrrd_read(br_in *in)
 		if (br_meta_set(v, kv_key[i], kv_val[i]) < 0)
 			goto fail;
 	n = br_vol_numel(v);
+	if (header_only) {
+		*raw_native = !gz && !(es > 1 && big != !host_is_le()) && chan != 0;
+		for (i = 0; i < nkv; i++) {
+			free(kv_key[i]);
+			free(kv_val[i]);
+		}
+		return v;
+	}
 	if (!gz) {
 		if (br_in_read(in, v->data, n * es) < 0) {
 			br_set_error("NRRD data truncated: the header promises %zu bytes", n * es);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "volume.h"
 
@@ -124,7 +125,10 @@ void br_vol_free(br_vol *v)
 		free(v->meta[i].value);
 	}
 	free(v->meta);
-	free(v->data);
+	if (v->map_base != NULL)
+		munmap(v->map_base, v->map_len);
+	else
+		free(v->data);
 	free(v);
 }
 

@@ -45,6 +45,8 @@ typedef struct br_vol {
 	double affine[4][4]; /* voxel -> world (RAS, mm) */
 	br_kv *meta;       /* key/value metadata, in insertion order */
 	int nmeta;
+	void *map_base;    /* data memory-mapped from a file (br_vol_map), else NULL */
+	size_t map_len;
 } br_vol;
 
 /* Metadata keys used across the tools. */
@@ -127,6 +129,12 @@ void br_reader_close(br_reader *r);
 
 /* Exactly one record (a stream with more than one is an error). */
 br_vol *br_vol_read(const char *path);
+
+/* Like br_vol_read, but the data of an uncompressed single-record file in
+ * the host's byte order (raw NRRD, .nii) is memory-mapped read-only rather
+ * than read, so that data sets larger than memory can be used.  Other
+ * files are read.  The data must not be written to. */
+br_vol *br_vol_map(const char *path);
 
 /* Check what the tools rely on: finite values in float records; returns -1
  * with a reason naming the first bad voxel. */

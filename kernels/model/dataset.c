@@ -1,0 +1,291 @@
+/*
+ * dataset.c - training cases, slices and epochs.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dataset.h"
+
+static int load_one(r2u_case *c, const char *ip, const char *lp, char *msg, size_t msglen)
+{
+	size_t nv, z, i, hw;
+	br_vol *v;
+
+	c->img_path = strdup(ip);
+	c->lab_path = lp ? strdup(lp) : NULL;
+	c->img = br_vol_map(ip);
+	if (c->img == NULL) {
+		snprintf(msg, msglen, "%s: %s", ip, br_error());
+		return -1;
+	}
+	if (c->img->dim[3] != 4) {
+		snprintf(msg, msglen, "%s: %lld channels, expected 4 (t1, t1ce, t2, flair)", ip, (long long)c->img->dim[3]);
+		return -1;
+	}
+	if (c->img->dim[0] % 8 != 0 || c->img->dim[1] % 8 != 0) {
+		snprintf(msg, msglen, "%s: slices of %lld x %lld, but both must be multiples of 8", ip,
+			 (long long)c->img->dim[0], (long long)c->img->dim[1]);
+		return -1;
+	}
+	if (c->img->dtype != BR_F32) {
+		v = br_vol_convert(c->img, BR_F32);
+		if (v == NULL) {
+			snprintf(msg, msglen, "%s: %s", ip, br_error());
+			return -1;
+		}
+		br_vol_free(c->img);
+		c->img = v;
+	}
+	if (br_vol_check_finite(c->img) < 0) {
+		snprintf(msg, msglen, "%s: %s", ip, br_error());
+		return -1;
+	}
+	nv = br_vol_nvox(c->img);
+	hw = (size_t)c->img->dim[0] * c->img->dim[1];
+	c->tumour = calloc((size_t)c->img->dim[2], 1);
+	if (c->tumour == NULL) {
+		snprintf(msg, msglen, "out of memory");
+		return -1;
+	}
+	if (lp == NULL)
+		return 0;
+	c->lab = br_vol_map(lp);
+	if (c->lab == NULL) {
+		snprintf(msg, msglen, "%s: %s", lp, br_error());
+		return -1;
+	}
+	if (c->lab->dim[3] != 1 || !br_vol_same_grid(c->lab, c->img)) {
+		snprintf(msg, msglen, "%s: the label record (%lld x %lld x %lld x %lld) does not match its image %s (%lld x %lld x %lld)",
+			 lp, (long long)c->lab->dim[0], (long long)c->lab->dim[1], (long long)c->lab->dim[2],
+			 (long long)c->lab->dim[3], ip, (long long)c->img->dim[0], (long long)c->img->dim[1],
+			 (long long)c->img->dim[2]);
+		return -1;
+	}
+	if (br_vol_check_labels(c->lab, 0) < 0) {
+		snprintf(msg, msglen, "%s: %s", lp, br_error());
+		return -1;
+	}
+	if (c->lab->dtype != BR_U8) {
+		v = br_vol_convert(c->lab, BR_U8);
+		if (v == NULL) {
+			snprintf(msg, msglen, "%s: %s", lp, br_error());
+			return -1;
+		}
+		br_vol_free(c->lab);
+		c->lab = v;
+	}
+	for (z = 0; z < (size_t)c->img->dim[2]; z++) {
+		const uint8_t *l = (const uint8_t *)c->lab->data + z * hw;
+		for (i = 0; i < hw; i++)
+			if (l[i]) {
+				c->tumour[z] = 1;
+				break;
+			}
+	}
+	(void)nv;
+	return 0;
+}
+
+int r2u_data_load(r2u_data *d, char *const *img, char *const *lab, int n, char *msg, size_t msglen)
+{
+	int i;
+	size_t z;
+
+	memset(d, 0, sizeof *d);
+	d->cases = calloc((size_t)(n > 0 ? n : 1), sizeof *d->cases);
+	if (d->cases == NULL) {
+		snprintf(msg, msglen, "out of memory");
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		d->ncases = i + 1;
+		if (load_one(&d->cases[i], img[i], lab ? lab[i] : NULL, msg, msglen) < 0)
+			return -1;
+		d->nslices += (size_t)d->cases[i].img->dim[2];
+		for (z = 0; z < (size_t)d->cases[i].img->dim[2]; z++)
+			d->ntumour += d->cases[i].tumour[z];
+	}
+	return 0;
+}
+
+void r2u_data_free(r2u_data *d)
+{
+	int i;
+
+	for (i = 0; i < d->ncases; i++) {
+		br_vol_free(d->cases[i].img);
+		br_vol_free(d->cases[i].lab);
+		free(d->cases[i].img_path);
+		free(d->cases[i].lab_path);
+		free(d->cases[i].tumour);
+	}
+	free(d->cases);
+	memset(d, 0, sizeof *d);
+}
+
+static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
+
+static uint64_t splitmix(uint64_t *x)
+{
+	uint64_t z = (*x += 0x9E3779B97F4A7C15ULL);
+
+	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+	return z ^ (z >> 31);
+}
+
+void r2u_rng_seed(uint64_t s[4], uint64_t seed)
+{
+	int i;
+
+	for (i = 0; i < 4; i++)
+		s[i] = splitmix(&seed);
+}
+
+uint64_t r2u_rng_next(uint64_t s[4])
+{
+	uint64_t r = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+
+	s[2] ^= s[0];
+	s[3] ^= s[1];
+	s[1] ^= s[2];
+	s[0] ^= s[3];
+	s[2] ^= t;
+	s[3] = rotl(s[3], 45);
+	return r;
+}
+
+double r2u_hash_uniform(uint64_t seed, uint64_t a, uint64_t b, uint64_t c)
+{
+	uint64_t x = seed ^ 0x5851F42D4C957F2DULL;
+
+	splitmix(&x);
+	x ^= a * 0xD1B54A32D192ED03ULL;
+	splitmix(&x);
+	x ^= b * 0xABC98388FB8FAC03ULL;
+	splitmix(&x);
+	x ^= c * 0x8CB92BA72F3D8DD7ULL;
+	return (double)(splitmix(&x) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+/* size group of a slice: its case's W and H */
+static int64_t group(const r2u_data *d, const r2u_slice *s)
+{
+	const br_vol *v = d->cases[s->c].img;
+
+	return v->dim[0] << 20 | v->dim[1];
+}
+
+static const r2u_data *sort_data;
+
+static int cmp_group(const void *a, const void *b)
+{
+	const r2u_slice *x = a, *y = b;
+	int64_t gx = group(sort_data, x), gy = group(sort_data, y);
+
+	if (gx != gy)
+		return gx < gy ? -1 : 1;
+	return 0;
+}
+
+size_t r2u_epoch_order(const r2u_data *d, r2u_slice *order, uint64_t rng[4], int deterministic, double keep_empty,
+		       int flip, uint64_t seed, int64_t epoch)
+{
+	size_t n = 0, i, j;
+	int c, z, mixed = 0;
+
+	for (c = 0; c < d->ncases; c++)
+		for (z = 0; z < d->cases[c].img->dim[2]; z++) {
+			if (!d->cases[c].tumour[z] && keep_empty < 1.0 &&
+			    r2u_hash_uniform(seed, (uint64_t)epoch, (uint64_t)c, (uint64_t)z) >= keep_empty)
+				continue;
+			order[n].c = c;
+			order[n].z = z;
+			order[n].flip = 0;
+			n++;
+		}
+	if (!deterministic)
+		for (i = n; i > 1; i--) { /* Fisher-Yates */
+			r2u_slice t;
+			j = (size_t)(r2u_rng_next(rng) % i);
+			t = order[i - 1];
+			order[i - 1] = order[j];
+			order[j] = t;
+		}
+	for (c = 1; c < d->ncases; c++)
+		if (d->cases[c].img->dim[0] != d->cases[0].img->dim[0] || d->cases[c].img->dim[1] != d->cases[0].img->dim[1])
+			mixed = 1;
+	if (mixed) {
+		/* keep the shuffled order inside each size: a stable merge sort */
+		r2u_slice *tmp = malloc(n * sizeof *tmp);
+		size_t w;
+		if (tmp != NULL) {
+			sort_data = d;
+			for (w = 1; w < n; w *= 2)
+				for (i = 0; i < n; i += 2 * w) {
+					size_t a = i, am = i + w < n ? i + w : n, b = am, bm = i + 2 * w < n ? i + 2 * w : n, k = i;
+					while (a < am || b < bm)
+						tmp[k++] = (b >= bm || (a < am && cmp_group(&order[a], &order[b]) <= 0)) ? order[a++]
+															: order[b++];
+					memcpy(order + i, tmp + i, (bm - i) * sizeof *order);
+				}
+			free(tmp);
+		}
+	}
+	if (flip)
+		for (i = 0; i < n; i++)
+			order[i].flip = r2u_hash_uniform(seed ^ 0xF11Full, (uint64_t)epoch, (uint64_t)i, 1) < 0.5;
+	return n;
+}
+
+int r2u_batch_len(const r2u_data *d, const r2u_slice *order, size_t n, int max)
+{
+	int k = 1;
+
+	if (n == 0)
+		return 0;
+	while ((size_t)k < n && k < max && group(d, &order[k]) == group(d, &order[0]))
+		k++;
+	return k;
+}
+
+void r2u_batch(const r2u_data *d, const r2u_slice *sl, int n, float *x, uint8_t *labels)
+{
+	int i, ch, y;
+
+	for (i = 0; i < n; i++) {
+		const r2u_case *c = &d->cases[sl[i].c];
+		int w = (int)c->img->dim[0], h = (int)c->img->dim[1];
+		size_t hw = (size_t)w * h, nv = br_vol_nvox(c->img);
+		const float *src = c->img->data;
+		const uint8_t *ls = c->lab ? (const uint8_t *)c->lab->data + (size_t)sl[i].z * hw : NULL;
+		for (ch = 0; ch < 4; ch++) {
+			const float *s = src + (size_t)ch * nv + (size_t)sl[i].z * hw;
+			float *dst = x + ((size_t)i * 4 + ch) * hw;
+			if (!sl[i].flip) {
+				memcpy(dst, s, hw * sizeof *dst);
+				continue;
+			}
+			for (y = 0; y < h; y++) {
+				int xx;
+				for (xx = 0; xx < w; xx++)
+					dst[(size_t)y * w + xx] = s[(size_t)y * w + (w - 1 - xx)];
+			}
+		}
+		if (labels == NULL)
+			continue;
+		if (ls == NULL) {
+			memset(labels + (size_t)i * hw, 0, hw);
+		} else if (!sl[i].flip) {
+			memcpy(labels + (size_t)i * hw, ls, hw);
+		} else {
+			for (y = 0; y < h; y++) {
+				int xx;
+				for (xx = 0; xx < w; xx++)
+					labels[(size_t)i * hw + (size_t)y * w + xx] = ls[(size_t)y * w + (w - 1 - xx)];
+			}
+		}
+	}
+}

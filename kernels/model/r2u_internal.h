@@ -1,0 +1,70 @@
+/*
+ * r2u_internal.h - the model's layout, shared by r2u.c and checkpoint.c.
+ */
+#ifndef BR_R2U_INTERNAL_H
+#define BR_R2U_INTERNAL_H
+
+#include "kernels.h"
+#include "r2u.h"
+
+#define R2U_MAXPARAM 192
+
+struct bnorm {
+	int w, b, rm, rv; /* parameter indices */
+	int c;
+	float *mean, *var, *scale, *shift; /* batch statistics and folded affine */
+};
+
+struct stage {
+	int cin, c, attention;
+	struct bnorm bn1, bn2;
+	int conv1_w, conv1_b, conv2_w, conv2_b, proj_w, proj_b, gate_w, gate_b;
+	int fc1_w, fc1_b, fc2_w, fc2_b;
+	/* activations */
+	br_tensor r1, r2, y, g, ya, out;
+	float *z, *h, *hr, *q, *s, *sd;
+	float drop_p;
+	uint64_t drop_seed;
+	/* gradients */
+	br_tensor dout, dya, dy, dgr, dg, dr1a, dr1, dxa;
+	float *dvec[6];
+};
+
+struct up {
+	int w, b, cin, cout;
+	br_tensor u, cat, du, dcat;
+	struct stage st;
+};
+
+struct r2u {
+	br_ctx *ctx;
+	int base;
+	char err[512];
+	char where[32];
+	r2u_param p[R2U_MAXPARAM];
+	int np;
+	size_t ntrain, nrun;
+	float *params, *grads, *run, *adam_m, *adam_v, *loss;
+	struct stage enc[4];
+	struct up dec[3]; /* dec3, dec2, dec1 */
+	int head_w[R2U_NHEAD], head_b[R2U_NHEAD];
+	/* activations of the planned batch */
+	void *arena, *arena_keep;
+	size_t arena_bytes, persist_used, slot_bytes[32], slot_off[32];
+	int plan_n, plan_h, plan_w, plan_tr, cur_n;
+	uint8_t *labels;
+	br_tensor x, pool[3], dpool[3];
+	br_tensor logit[R2U_NHEAD], low[R2U_NHEAD], dlogit[R2U_NHEAD], dlow[R2U_NHEAD];
+	int fwd_training;
+	float lambda;
+};
+
+int r2u_fail(r2u *m, const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 2, 3)))
+#endif
+	;
+float *r2u_P(r2u *m, int i);
+float *r2u_G(r2u *m, int i);
+
+#endif /* BR_R2U_INTERNAL_H */

@@ -1,0 +1,84 @@
+"""Golden data for the network: PyTorch (float64) built from MODEL.md.
+
+Writes into DIR: weights.safetensors (initial weights, float32), input.f32,
+labels.u8, expected.safetensors (outputs, loss, gradients after one
+backward, parameters after STEPS Adam steps, inference outputs after them).
+
+Usage: golden.py DIR BASE N H W SEED STEPS LR
+"""
+import os
+import sys
+
+import numpy as np
+import torch
+
+sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "pylib"))
+import r2u_ref  # noqa: E402
+import st  # noqa: E402
+
+d, b, n, h, w, seed, steps, lr = sys.argv[1], *map(int, sys.argv[2:7]), int(sys.argv[7]), float(sys.argv[8])
+torch.manual_seed(seed)
+rng = np.random.default_rng(seed)
+net = r2u_ref.R2UMTDS(b, p=0.0)
+# non-trivial BatchNorm parameters and running statistics
+with torch.no_grad():
+    for name, p in net.named_parameters():
+        if ".bn" in name:
+            p.copy_(torch.from_numpy(rng.uniform(0.5, 1.5, p.shape) if name.endswith("weight")
+                                     else rng.uniform(-0.2, 0.2, p.shape)))
+    for name, bt in net.named_buffers():
+        if name.endswith("running_mean"):
+            bt.copy_(torch.from_numpy(rng.uniform(-0.1, 0.1, bt.shape)))
+        elif name.endswith("running_var"):
+            bt.copy_(torch.from_numpy(rng.uniform(0.8, 1.2, bt.shape)))
+sd = {k: v.detach().numpy().astype(np.float32) for k, v in net.state_dict().items() if "num_batches" not in k}
+st.save(os.path.join(d, "weights.safetensors"), sd, {"arch": "r2u-mtds", "version": "1", "base": str(b)})
+
+x = rng.uniform(0, 1, (n, 4, h, w)).astype(np.float32)
+# labels: blobs with every class present
+yy, xx = np.mgrid[0:h, 0:w]
+lab = np.zeros((n, h, w), np.uint8)
+for i in range(n):
+    cy, cx = rng.uniform(0.3, 0.7) * h, rng.uniform(0.3, 0.7) * w
+    r = np.sqrt((yy - cy) ** 2 + (xx - cx) ** 2) / (min(h, w) / 3)
+    lab[i][r < 1.0] = 2
+    lab[i][r < 0.6] = 4
+    lab[i][r < 0.3] = 1
+x.tofile(os.path.join(d, "input.f32"))
+lab.tofile(os.path.join(d, "labels.u8"))
+
+# reference in float64 from the float32 weights
+net = net.double()
+net.load_state_dict({k: torch.from_numpy(v.astype(np.float64)) for k, v in sd.items()}, strict=False)
+xt = torch.from_numpy(x.astype(np.float64))
+net.eval()
+with torch.no_grad():
+    eval0 = net(xt)
+net.train()
+lt = torch.from_numpy(lab.astype(np.int64))
+opt = torch.optim.Adam(net.parameters(), lr=lr, betas=(0.9, 0.999), eps=1e-8)
+exp = {}
+for s in range(steps):
+    opt.zero_grad()
+    outs = net(xt)
+    loss, parts = r2u_ref.total_loss(outs, lt, 1.0)
+    loss.backward()
+    if s == 0:
+        for k, o in zip(["wt", "ncr", "ed", "et"], outs):
+            exp["out." + k] = o.detach().numpy()
+        exp["loss"] = np.array([loss.item()] + [p.item() for p in parts])
+        for name, p in net.named_parameters():
+            exp["grad." + name] = p.grad.numpy().copy()
+    opt.step()
+for k, o in zip(["wt", "ncr", "ed", "et"], eval0):
+    exp["eval0." + k] = o.numpy()
+for k, v in net.state_dict().items():
+    if "num_batches" not in k:
+        exp["after." + k] = v.numpy().copy()
+net.eval()
+with torch.no_grad():
+    for k, o in zip(["wt", "ncr", "ed", "et"], net(xt)):
+        exp["eval." + k] = o.numpy()
+st.save(os.path.join(d, "expected.safetensors"), exp)
+print("golden: base %d, %d x %d x %d, %d steps, loss %.6f" % (b, n, h, w, steps, exp["loss"][0]))

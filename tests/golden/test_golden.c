@@ -1,0 +1,317 @@
+/*
+ * test_golden - the network against golden data from PyTorch (golden.py):
+ * forward outputs, loss, every parameter gradient, the weights and running
+ * statistics after several Adam steps, and the inference outputs after them.
+ *
+ * usage: test_golden DIR N H W STEPS LR [DEVICE [PRECISION]]
+ * Prints TAP lines; exits 1 on any failure.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels.h"
+#include "r2u.h"
+#include "safetensors.h"
+#include "volume.h"
+
+static int tap_n, tap_fail;
+
+static void tap(int ok, const char *fmt, ...)
+#if defined(__GNUC__)
+	__attribute__((format(printf, 2, 3)))
+#endif
+	;
+static void tap(int ok, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%sok %d - ", ok ? "" : "not ", ++tap_n);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	fflush(stdout);
+	if (!ok)
+		tap_fail++;
+}
+
+static void *slurp(const char *path, size_t want)
+{
+	FILE *f = fopen(path, "rb");
+	void *p = malloc(want);
+
+	if (f == NULL || p == NULL || fread(p, 1, want, f) != want) {
+		fprintf(stderr, "test_golden: %s: cannot read %zu bytes\n", path, want);
+		exit(1);
+	}
+	fclose(f);
+	return p;
+}
+
+/* relative L2 error with a floor on the reference norm; NaN checked first */
+static double rel_err(const float *a, const float *ref, size_t n, double floor_rms, double *maxabs)
+{
+	double num = 0, den = 0;
+	size_t i;
+
+	*maxabs = 0;
+	for (i = 0; i < n; i++) {
+		double d;
+		if (!isfinite(a[i]))
+			return INFINITY;
+		d = (double)a[i] - ref[i];
+		num += d * d;
+		den += (double)ref[i] * ref[i];
+		if (fabs(d) > *maxabs)
+			*maxabs = fabs(d);
+	}
+	den = sqrt(den);
+	if (den < floor_rms * sqrt((double)n))
+		den = floor_rms * sqrt((double)n);
+	return sqrt(num) / (den > 0 ? den : 1);
+}
+
+static const br_st_tensor *need(const br_st *e, const char *name)
+{
+	const br_st_tensor *t = br_st_find(e, name);
+
+	if (t == NULL) {
+		fprintf(stderr, "test_golden: expected data lacks %s\n", name);
+		exit(1);
+	}
+	return t;
+}
+
+int main(int argc, char **argv)
+{
+	const char *dir, *device;
+	int n, h, w, steps, base, i, k, s, prec = BR_PREC_FP32;
+	float lr, losses[5];
+	char path[4096], err[512], nm[160];
+	br_ctx *ctx;
+	r2u *m;
+	br_st *e;
+	float *x, *out, *buf;
+	uint8_t *lab;
+	double tol_out, tol_grad, tol_par, gscale = 0;
+	static const char *const heads[4] = {"wt", "ncr", "ed", "et"};
+
+	if (argc < 7) {
+		fprintf(stderr, "usage: test_golden DIR N H W STEPS LR [DEVICE [fp32|tf32|bf16]]\n");
+		return 2;
+	}
+	dir = argv[1];
+	n = atoi(argv[2]);
+	h = atoi(argv[3]);
+	w = atoi(argv[4]);
+	steps = atoi(argv[5]);
+	lr = (float)atof(argv[6]);
+	device = argc > 7 ? argv[7] : "cpu";
+	if (argc > 8)
+		prec = !strcmp(argv[8], "tf32") ? BR_PREC_TF32 : !strcmp(argv[8], "bf16") ? BR_PREC_BF16 : BR_PREC_FP32;
+	/* fp32 arithmetic against a float64 reference: about 1e-4 relative */
+	tol_out = prec == BR_PREC_FP32 ? 1e-4 : prec == BR_PREC_TF32 ? 5e-3 : 3e-2;
+	tol_grad = prec == BR_PREC_FP32 ? 2e-4 : prec == BR_PREC_TF32 ? 1e-2 : 6e-2;
+	tol_par = prec == BR_PREC_FP32 ? 1e-4 : prec == BR_PREC_TF32 ? 2e-3 : 1e-2;
+
+	ctx = br_ctx_new(device, 0, prec, err, sizeof err);
+	if (ctx == NULL) {
+		fprintf(stderr, "test_golden: %s\n", err);
+		return 1;
+	}
+	printf("# device %s\n", br_ctx_describe(ctx));
+	snprintf(path, sizeof path, "%s/weights.safetensors", dir);
+	if (r2u_peek_base(path, &base, err, sizeof err) < 0) {
+		fprintf(stderr, "test_golden: %s: %s\n", path, err);
+		return 1;
+	}
+	m = r2u_new(ctx, base, 1, err, sizeof err);
+	if (m == NULL || r2u_load(m, path, NULL) < 0) {
+		fprintf(stderr, "test_golden: %s: %s\n", path, m ? r2u_error(m) : err);
+		return 1;
+	}
+	snprintf(path, sizeof path, "%s/expected.safetensors", dir);
+	e = br_st_read(path);
+	if (e == NULL) {
+		fprintf(stderr, "test_golden: %s: %s\n", path, br_error());
+		return 1;
+	}
+	snprintf(path, sizeof path, "%s/input.f32", dir);
+	x = slurp(path, (size_t)n * 4 * h * w * sizeof(float));
+	snprintf(path, sizeof path, "%s/labels.u8", dir);
+	lab = slurp(path, (size_t)n * h * w);
+	out = malloc((size_t)n * 4 * h * w * sizeof *out);
+	buf = malloc(r2u_ntrainable(m) * sizeof *buf + 1024 * 1024);
+
+	/* inference with the initial weights and running statistics */
+	if (r2u_forward(m, x, n, h, w, 0, 0.0f, 0) < 0 || r2u_download(m, out, 0) < 0) {
+		fprintf(stderr, "test_golden: %s\n", r2u_error(m));
+		return 1;
+	}
+	for (k = 0; k < 4; k++) {
+		double mx, er;
+		float *got = malloc((size_t)n * h * w * sizeof *got);
+		snprintf(nm, sizeof nm, "eval0.%s", heads[k]);
+		for (i = 0; i < n; i++)
+			memcpy(got + (size_t)i * h * w, out + ((size_t)i * 4 + k) * h * w, (size_t)h * w * sizeof *got);
+		er = rel_err(got, need(e, nm)->data, (size_t)n * h * w, 1e-3, &mx);
+		tap(er <= tol_out, "inference %s logits (running statistics): relative error %.2e (max abs %.2e)",
+		    heads[k], er, mx);
+		free(got);
+	}
+
+	/* step 1: forward, loss, gradients */
+	if (r2u_zero_grad(m) < 0 || r2u_forward(m, x, n, h, w, 1, 0.0f, 7) < 0 || r2u_download(m, out, 0) < 0 ||
+	    r2u_backward(m, lab, 1.0f) < 0 || r2u_losses(m, losses) < 0) {
+		fprintf(stderr, "test_golden: %s\n", r2u_error(m));
+		return 1;
+	}
+	for (k = 0; k < 4; k++) {
+		const br_st_tensor *t;
+		double mx, err1;
+		float *ref = malloc((size_t)n * h * w * sizeof *ref), *got = malloc((size_t)n * h * w * sizeof *got);
+		snprintf(nm, sizeof nm, "out.%s", heads[k]);
+		t = need(e, nm);
+		memcpy(ref, t->data, (size_t)n * h * w * sizeof *ref);
+		for (i = 0; i < n; i++)
+			memcpy(got + (size_t)i * h * w, out + ((size_t)i * 4 + k) * h * w, (size_t)h * w * sizeof *got);
+		err1 = rel_err(got, ref, (size_t)n * h * w, 1e-3, &mx);
+		tap(err1 <= tol_out, "forward %s logits: relative error %.2e (max abs %.2e)", heads[k], err1, mx);
+		free(ref);
+		free(got);
+	}
+	{
+		const float *lref = need(e, "loss")->data;
+		static const char *const ln[5] = {"total", "wt", "ed", "ncr", "et"};
+		for (k = 0; k < 5; k++) {
+			double d = fabs(losses[k] - lref[k]) / fabs(lref[k]);
+			tap(isfinite(losses[k]) && d <= tol_out, "loss %s %.7f vs %.7f: relative error %.2e", ln[k], losses[k],
+			    lref[k], d);
+		}
+	}
+	/* gradients: a floor at 1e-2 of the overall gradient rms (the biases of
+	 * convolutions followed by a BatchNorm have an exactly zero gradient, so
+	 * only rounding remains of them) */
+	for (i = 0; i < r2u_nparams(m); i++) {
+		const r2u_param *p = r2u_param_info(m, i);
+		const br_st_tensor *t;
+		size_t j;
+		if (p->running)
+			continue;
+		snprintf(nm, sizeof nm, "grad.%s", p->name);
+		t = need(e, nm);
+		for (j = 0; j < p->numel; j++)
+			gscale += (double)((const float *)t->data)[j] * ((const float *)t->data)[j];
+	}
+	gscale = sqrt(gscale / (double)r2u_ntrainable(m));
+	{
+		int bad = 0, count = 0;
+		double worst = 0;
+		char worst_name[96] = "";
+		for (i = 0; i < r2u_nparams(m); i++) {
+			const r2u_param *p = r2u_param_info(m, i);
+			double mx, er;
+			if (p->running)
+				continue;
+			snprintf(nm, sizeof nm, "grad.%s", p->name);
+			if (r2u_grad_get(m, i, buf) < 0) {
+				fprintf(stderr, "test_golden: %s\n", r2u_error(m));
+				return 1;
+			}
+			er = rel_err(buf, need(e, nm)->data, p->numel, 1e-2 * gscale, &mx);
+			count++;
+			if (er > worst) {
+				worst = er;
+				snprintf(worst_name, sizeof worst_name, "%s", p->name);
+			}
+			if (!(er <= tol_grad)) {
+				bad++;
+				printf("# gradient %s: relative error %.2e (max abs %.2e)\n", p->name, er, mx);
+			}
+		}
+		tap(bad == 0, "gradients of all %d parameter tensors: worst relative error %.2e (%s)", count, worst,
+		    worst_name);
+	}
+	/* Adam steps on the same batch */
+	if (r2u_adam(m, lr, 1) < 0) {
+		fprintf(stderr, "test_golden: %s\n", r2u_error(m));
+		return 1;
+	}
+	for (s = 2; s <= steps; s++) {
+		if (r2u_zero_grad(m) < 0 || r2u_forward(m, x, n, h, w, 1, 0.0f, 7) < 0 || r2u_backward(m, lab, 1.0f) < 0 ||
+		    r2u_adam(m, lr, s) < 0) {
+			fprintf(stderr, "test_golden: %s\n", r2u_error(m));
+			return 1;
+		}
+	}
+	{
+		int bad = 0, count = 0;
+		double worst = 0;
+		char worst_name[96] = "";
+		for (i = 0; i < r2u_nparams(m); i++) {
+			const r2u_param *p = r2u_param_info(m, i);
+			double mx, er;
+			snprintf(nm, sizeof nm, "after.%s", p->name);
+			if (r2u_param_get(m, i, buf) < 0) {
+				fprintf(stderr, "test_golden: %s\n", r2u_error(m));
+				return 1;
+			}
+			/* A zero gradient is pure rounding noise, which Adam turns into
+			 * full-size steps of random sign in both implementations: such
+			 * biases (conv1, followed by bn2) and the running mean of the
+			 * BatchNorm that follows them may drift by up to lr per step. */
+			if (strstr(p->name, ".conv1.bias") != NULL || strstr(p->name, ".bn2.running_mean") != NULL) {
+				const float *ref = need(e, nm)->data;
+				size_t j;
+				mx = 0;
+				for (j = 0; j < p->numel; j++)
+					if (!(fabs(buf[j] - ref[j]) <= mx))
+						mx = isfinite(buf[j]) ? fabs(buf[j] - ref[j]) : INFINITY;
+				er = mx <= 2.0 * lr * steps ? 0 : INFINITY;
+			} else {
+				er = rel_err(buf, need(e, nm)->data, p->numel, 1e-3, &mx);
+			}
+			count++;
+			if (er > worst) {
+				worst = er;
+				snprintf(worst_name, sizeof worst_name, "%s", p->name);
+			}
+			if (!(er <= tol_par)) {
+				bad++;
+				printf("# %s after %d steps: relative error %.2e (max abs %.2e)\n", p->name, steps, er, mx);
+			}
+		}
+		tap(bad == 0, "weights and running statistics after %d Adam steps (%d tensors): worst %.2e (%s)", steps,
+		    count, worst, worst_name);
+	}
+	/* inference with the running statistics */
+	if (r2u_forward(m, x, n, h, w, 0, 0.0f, 0) < 0 || r2u_download(m, out, 0) < 0) {
+		fprintf(stderr, "test_golden: %s\n", r2u_error(m));
+		return 1;
+	}
+	for (k = 0; k < 4; k++) {
+		double mx, er;
+		float *got = malloc((size_t)n * h * w * sizeof *got);
+		snprintf(nm, sizeof nm, "eval.%s", heads[k]);
+		for (i = 0; i < n; i++)
+			memcpy(got + (size_t)i * h * w, out + ((size_t)i * 4 + k) * h * w, (size_t)h * w * sizeof *got);
+		er = rel_err(got, need(e, nm)->data, (size_t)n * h * w, 1e-3, &mx);
+		/* looser: the drifting biases above shift the running statistics */
+		tap(er <= 1e-2 + tol_out, "inference %s logits after training: relative error %.2e (max abs %.2e)", heads[k],
+		    er, mx);
+		free(got);
+	}
+	printf("1..%d\n", tap_n);
+	free(x);
+	free(lab);
+	free(out);
+	free(buf);
+	br_st_free(e);
+	r2u_free(m);
+	br_ctx_free(ctx);
+	return tap_fail ? 1 : 0;
+}
