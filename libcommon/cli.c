@@ -78,6 +78,7 @@ void br_tool_init(const char *prog, const char *usage)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
 	sigaction(SIGPIPE, &sa, NULL); /* a closed pipe ends the tool quietly, temporaries removed */
+	signal(SIGXFSZ, SIG_IGN);      /* a file size limit: a write error, reported like a full disk */
 }
 
 int br_common_option(int c, const char *arg)

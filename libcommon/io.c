@@ -141,6 +141,14 @@ int br_in_line(br_in *in, char *line, size_t cap)
 	return 1;
 }
 
+void br_fix_mode(int fd)
+{
+	mode_t um = umask(0);
+
+	umask(um);
+	fchmod(fd, 0666 & ~um);
+}
+
 /* ---- reader ---- */
 
 struct br_reader {
@@ -407,6 +415,7 @@ br_writer *br_writer_open(const char *path, int force)
 		goto fail;
 	}
 	br_tmp_register(w->tmp);
+	br_fix_mode(fd);
 	if (w->fmt == BR_FMT_NRRD) {
 		w->f = fdopen(fd, "wb");
 		if (w->f == NULL) {

@@ -631,6 +631,7 @@ int br_st_write(br_st_writer *w, const char *path)
 		goto done;
 	}
 	br_tmp_register(tmp);
+	br_fix_mode(fd);
 	f = fdopen(fd, "wb");
 	if (f == NULL) {
 		close(fd);
