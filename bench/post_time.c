@@ -83,7 +83,7 @@ int main(int argc, char **argv)
 			t0 = br_now();
 			c0 = cpu_now();
 			w = br_vol_copy(v);
-			if (!br_labels_valid_u8(w->data, br_vol_nvox(w), 0))
+			if (br_vol_check_labels(w, 0) < 0)
 				return 1;
 			cc = br_cc_new(w->data, w->dim[0], w->dim[1], w->dim[2], conn);
 			keep = malloc((size_t)cc->n + 1);

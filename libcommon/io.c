@@ -15,6 +15,7 @@
 
 #include <nifti1_io.h>
 
+#include "atomic_file.h"
 #include "io_internal.h"
 #include "volume.h"
 
@@ -139,14 +140,6 @@ int br_in_line(br_in *in, char *line, size_t cap)
 		k--;
 	line[k] = '\0';
 	return 1;
-}
-
-void br_fix_mode(int fd)
-{
-	mode_t um = umask(0);
-
-	umask(um);
-	fchmod(fd, 0666 & ~um);
 }
 
 /* ---- reader ---- */
@@ -366,8 +359,8 @@ int br_format_from_name(const char *path)
 }
 
 struct br_writer {
-	char *path, *tmp;
-	FILE *f;
+	br_atomic a; /* a file: written under a temporary name */
+	FILE *f;     /* where NRRD records go (the temporary or stdout) */
 	int fmt;
 	int nrec;
 	int is_stdout;
@@ -376,8 +369,6 @@ struct br_writer {
 br_writer *br_writer_open(const char *path, int force)
 {
 	br_writer *w;
-	const char *suffix;
-	int fd;
 
 	w = calloc(1, sizeof *w);
 	if (w == NULL) {
@@ -396,45 +387,14 @@ br_writer *br_writer_open(const char *path, int force)
 		return w;
 	}
 	w->fmt = br_format_from_name(path);
-	suffix = w->fmt == BR_FMT_NIIGZ ? ".nii.gz" : w->fmt == BR_FMT_NII ? ".nii" : ".nrrd";
-	w->path = strdup(path);
-	w->tmp = malloc(strlen(path) + 32);
-	if (w->path == NULL || w->tmp == NULL) {
-		br_set_error("out of memory");
-		goto fail;
+	/* the NIfTI writer opens the temporary by name and needs its suffix */
+	if (br_atomic_open(&w->a, path, w->fmt == BR_FMT_NIIGZ ? ".nii.gz" : w->fmt == BR_FMT_NII ? ".nii" : "",
+			   w->fmt == BR_FMT_NRRD) < 0) {
+		free(w);
+		return NULL;
 	}
-	{
-		const char *slash = strrchr(path, '/');
-		size_t dirlen = slash ? (size_t)(slash - path + 1) : 0;
-		sprintf(w->tmp, "%.*s.%s.tmpXXXXXX%s", (int)dirlen, path, slash ? slash + 1 : path, suffix);
-		/* keep the name short enough and the suffix last */
-		fd = mkstemps(w->tmp, (int)strlen(suffix));
-	}
-	if (fd < 0) {
-		br_set_error("cannot create a file beside it: %s", strerror(errno));
-		goto fail;
-	}
-	br_tmp_register(w->tmp);
-	br_fix_mode(fd);
-	if (w->fmt == BR_FMT_NRRD) {
-		w->f = fdopen(fd, "wb");
-		if (w->f == NULL) {
-			close(fd);
-			br_set_error("%s", strerror(errno));
-			goto fail_tmp;
-		}
-	} else {
-		close(fd); /* the NIfTI writer reopens it by name */
-	}
+	w->f = w->a.f;
 	return w;
-fail_tmp:
-	unlink(w->tmp);
-	br_tmp_unregister(w->tmp);
-fail:
-	free(w->path);
-	free(w->tmp);
-	free(w);
-	return NULL;
 }
 
 int br_writer_put(br_writer *w, const br_vol *v)
@@ -443,7 +403,7 @@ int br_writer_put(br_writer *w, const br_vol *v)
 		if (w->nrec > 0)
 			return br_set_error("a NIfTI file holds one record; write several records as NRRD");
 		w->nrec++;
-		return br_nifti_write(w->tmp, v, w->fmt == BR_FMT_NIIGZ);
+		return br_nifti_write(w->a.tmp, v, w->fmt == BR_FMT_NIIGZ);
 	}
 	w->nrec++;
 	if (br_nrrd_write(w->f, v) < 0)
@@ -457,14 +417,7 @@ void br_writer_abort(br_writer *w)
 {
 	if (w == NULL)
 		return;
-	if (w->f != NULL && !w->is_stdout)
-		fclose(w->f);
-	if (w->tmp != NULL) {
-		unlink(w->tmp);
-		br_tmp_unregister(w->tmp);
-	}
-	free(w->path);
-	free(w->tmp);
+	br_atomic_abort(&w->a);
 	free(w);
 }
 
@@ -483,28 +436,10 @@ int br_writer_close(br_writer *w)
 		br_writer_abort(w);
 		return -1;
 	}
-	if (w->f != NULL) {
-		if (fflush(w->f) != 0 || ferror(w->f)) {
-			br_set_error("write failed: %s", strerror(errno ? errno : EIO));
-			br_writer_abort(w);
-			return -1;
-		}
-		if (fclose(w->f) != 0) {
-			w->f = NULL;
-			br_set_error("write failed: %s", strerror(errno));
-			br_writer_abort(w);
-			return -1;
-		}
-		w->f = NULL;
-	}
-	if (rename(w->tmp, w->path) != 0) {
-		br_set_error("cannot rename into place: %s", strerror(errno));
+	if (br_atomic_commit(&w->a, 0) < 0) {
 		br_writer_abort(w);
 		return -1;
 	}
-	br_tmp_unregister(w->tmp);
-	free(w->path);
-	free(w->tmp);
 	free(w);
 	return 0;
 }

@@ -47,9 +47,6 @@ int br_nifti_write(const char *path, const br_vol *v, int gz);
 void br_tmp_register(const char *path);
 void br_tmp_unregister(const char *path);
 
-/* Give a file made by mkstemp the mode a plain creat() would: 0666 & ~umask. */
-void br_fix_mode(int fd);
-
 /* Byte order */
 void br_swap_bytes(void *data, size_t n, size_t size);
 

@@ -26,6 +26,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "stats.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -41,9 +43,6 @@ typedef struct {
 /* lut[label] = 1 for the labels of the region, 0 otherwise. */
 void br_region_lut(uint8_t lut[256], int region, int labels2023);
 
-/* 1 when every one of the n labels is in {0,1,2,4} ({0,1,2,3} for 2023). */
-int br_labels_valid_u8(const uint8_t *lab, size_t n, int labels2023);
-
 /* Score the label map pred against gt (both nx*ny*nz bytes on one grid, x
  * fastest, labels already checked), voxel spacing sp (mm), for the regions
  * whose bit (1u << region) is set in regions; the others get counts only
@@ -55,21 +54,12 @@ int br_score_case(br_score out[BR_NREGION], const uint8_t *pred, const uint8_t *
 int br_hd95(double *out, const uint8_t *a, const uint8_t *b, int64_t nx, int64_t ny, int64_t nz,
 	    const double sp[3]);
 
-/* The q-quantile (0 <= q <= 1) of n > 0 values with linear interpolation,
- * numpy's default: r = q (n-1), a[floor r] + (a[ceil r] - a[floor r]) (r -
- * floor r) over the sorted values.  Reorders a.  Linear time. */
-double br_percentile(double *a, size_t n, double q);
-
 /* The portal's statistics rows of n > 0 values: mean, standard deviation
  * (population: divided by n, as numpy.std), median, 25% and 75% quantiles.
  * 0, or -1 when memory runs out. */
 enum { BR_STAT_MEAN, BR_STAT_STD, BR_STAT_MEDIAN, BR_STAT_Q25, BR_STAT_Q75, BR_NSTAT };
 extern const char *const br_stat_name[BR_NSTAT]; /* "Mean", "StdDev", "Median", "25quantile", "75quantile" */
 int br_summary(double out[BR_NSTAT], const double *x, size_t n);
-
-/* Write text to path ("-": stdout) under a temporary name beside it,
- * renamed into place when complete (removed on a signal or an error). */
-int br_text_write(const char *path, const char *text, size_t len);
 
 #ifdef __cplusplus
 }

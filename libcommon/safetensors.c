@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "io_internal.h"
+#include "atomic_file.h"
 #include "safetensors.h"
 #include "volume.h"
 
@@ -572,12 +572,12 @@ static int put_raw(char **buf, size_t *len, size_t *cap, const char *s)
 
 int br_st_write(br_st_writer *w, const char *path)
 {
-	char *h = NULL, num[128], *tmp = NULL;
+	char *h = NULL, num[128];
 	size_t len = 0, cap = 0, off = 0, pad;
 	unsigned char lenbuf[8];
 	uint64_t hl;
-	int i, d, fd = -1, rc = -1;
-	FILE *f = NULL;
+	int i, d, rc = -1;
+	br_atomic af;
 
 	if (put_raw(&h, &len, &cap, "{") < 0)
 		goto oom;
@@ -617,58 +617,27 @@ int br_st_write(br_st_writer *w, const char *path)
 	for (i = 0; i < 8; i++)
 		lenbuf[i] = (unsigned char)(hl >> (8 * i));
 
-	tmp = malloc(strlen(path) + 32);
-	if (tmp == NULL)
-		goto oom;
-	{
-		const char *slash = strrchr(path, '/');
-		size_t dl = slash ? (size_t)(slash - path + 1) : 0;
-		sprintf(tmp, "%.*s.%s.tmpXXXXXX", (int)dl, path, slash ? slash + 1 : path);
-	}
-	fd = mkstemp(tmp);
-	if (fd < 0) {
-		br_set_error("cannot create a file beside it: %s", strerror(errno));
+	if (br_atomic_open(&af, path, NULL, 1) < 0)
 		goto done;
-	}
-	br_tmp_register(tmp);
-	br_fix_mode(fd);
-	f = fdopen(fd, "wb");
-	if (f == NULL) {
-		close(fd);
-		br_set_error("%s", strerror(errno));
-		goto fail_tmp;
-	}
-	if (fwrite(lenbuf, 8, 1, f) != 1 || fwrite(h, len, 1, f) != 1)
+	errno = 0;
+	if (fwrite(lenbuf, 8, 1, af.f) != 1 || fwrite(h, len, 1, af.f) != 1)
 		goto wfail;
 	for (i = 0; i < w->n; i++)
-		if (w->t[i].bytes > 0 && fwrite(w->t[i].data, w->t[i].bytes, 1, f) != 1)
+		if (w->t[i].bytes > 0 && fwrite(w->t[i].data, w->t[i].bytes, 1, af.f) != 1)
 			goto wfail;
-	if (fflush(f) != 0 || fsync(fileno(f)) != 0)
-		goto wfail;
-	if (fclose(f) != 0) {
-		f = NULL;
-		goto wfail;
+	if (br_atomic_commit(&af, 1) < 0) { /* durable: a checkpoint must survive a crash */
+		br_atomic_abort(&af);
+		goto done;
 	}
-	f = NULL;
-	if (rename(tmp, path) != 0) {
-		br_set_error("cannot rename into place: %s", strerror(errno));
-		goto fail_tmp;
-	}
-	br_tmp_unregister(tmp);
 	rc = 0;
 	goto done;
 wfail:
 	br_set_error("write failed: %s", strerror(errno ? errno : EIO));
-	if (f != NULL)
-		fclose(f);
-fail_tmp:
-	unlink(tmp);
-	br_tmp_unregister(tmp);
+	br_atomic_abort(&af);
 	goto done;
 oom:
 	br_set_error("out of memory");
 done:
 	free(h);
-	free(tmp);
 	return rc;
 }

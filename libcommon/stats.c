@@ -2,6 +2,7 @@
  * stats.c - minimum/maximum and percentiles over voxel arrays.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,28 +30,30 @@ void br_minmax_f32(const float *x, const uint8_t *mask, size_t n, double *lo, do
 	*hi = b;
 }
 
-/* k-th smallest (0-based) of a[0..n), reordering a (Hoare's selection) */
-static float select_k(float *a, size_t n, size_t k)
+/* Move the k-th smallest of a[0..n) to a[k], smaller ones before, larger after. */
+static void select_k(double *a, int64_t n, int64_t k)
 {
-	size_t lo = 0, hi = n - 1, i, j;
-	float pivot, t;
+	int64_t lo = 0, hi = n - 1, i, j, mid;
+	double p, t;
 
-	while (lo < hi) {
-		pivot = a[lo + (hi - lo) / 2];
+	while (hi > lo) {
+		mid = lo + (hi - lo) / 2;
+		if (a[mid] < a[lo]) { t = a[mid]; a[mid] = a[lo]; a[lo] = t; }
+		if (a[hi] < a[lo]) { t = a[hi]; a[hi] = a[lo]; a[lo] = t; }
+		if (a[hi] < a[mid]) { t = a[hi]; a[hi] = a[mid]; a[mid] = t; }
+		p = a[mid];
 		i = lo;
 		j = hi;
 		while (i <= j) {
-			while (a[i] < pivot)
+			while (a[i] < p)
 				i++;
-			while (a[j] > pivot)
+			while (a[j] > p)
 				j--;
 			if (i <= j) {
 				t = a[i];
 				a[i] = a[j];
 				a[j] = t;
 				i++;
-				if (j == 0)
-					break;
 				j--;
 			}
 		}
@@ -59,34 +62,37 @@ static float select_k(float *a, size_t n, size_t k)
 		else if (k >= i)
 			lo = i;
 		else
-			break;
+			return;
 	}
-	return a[k];
 }
 
-/* value at fractional rank r of a[0..m) (reordered) */
-static double at_rank(float *a, size_t m, double r)
+double br_percentile(double *a, size_t n, double q)
 {
-	size_t f = (size_t)floor(r), c = (size_t)ceil(r);
-	double vf, vc;
+	double r, lo, hi;
+	int64_t k, i;
 
-	vf = select_k(a, m, f);
-	if (c == f)
-		return vf;
-	/* the next order statistic is the minimum of the part above f */
-	{
-		size_t i;
-		float mn = INFINITY;
-		for (i = f + 1; i < m; i++)
-			mn = a[i] < mn ? a[i] : mn;
-		vc = mn;
-	}
-	return vf + (vc - vf) * (r - (double)f);
+	if (n == 0)
+		return NAN;
+	r = q * (double)(n - 1);
+	k = (int64_t)floor(r);
+	if (k < 0)
+		k = 0;
+	if (k > (int64_t)n - 1)
+		k = (int64_t)n - 1;
+	select_k(a, (int64_t)n, k);
+	lo = a[k];
+	if (r <= (double)k || k + 1 >= (int64_t)n)
+		return lo;
+	hi = a[k + 1]; /* the smallest of the values after k */
+	for (i = k + 2; i < (int64_t)n; i++)
+		if (a[i] < hi)
+			hi = a[i];
+	return lo + (hi - lo) * (r - (double)k);
 }
 
 int br_percentiles_f32(const float *x, const uint8_t *mask, size_t n, double p1, double p2, double *q1, double *q2)
 {
-	float *a;
+	double *a;
 	size_t i, m = 0;
 
 	a = malloc((n ? n : 1) * sizeof *a);
@@ -101,23 +107,8 @@ int br_percentiles_f32(const float *x, const uint8_t *mask, size_t n, double p1,
 		free(a);
 		return 0;
 	}
-	*q1 = at_rank(a, m, p1 / 100.0 * (double)(m - 1));
-	*q2 = at_rank(a, m, p2 / 100.0 * (double)(m - 1));
+	*q1 = br_percentile(a, m, p1 / 100.0);
+	*q2 = br_percentile(a, m, p2 / 100.0);
 	free(a);
 	return 0;
-}
-
-double br_quantile_sorted(const double *a, size_t n, double q)
-{
-	double r, f;
-	size_t i;
-
-	if (n == 0)
-		return NAN;
-	r = q * (double)(n - 1);
-	f = floor(r);
-	i = (size_t)f;
-	if (i + 1 >= n)
-		return a[n - 1];
-	return a[i] + (a[i + 1] - a[i]) * (r - f);
 }

@@ -18,7 +18,10 @@ void br_minmax_f32(const float *x, const uint8_t *mask, size_t n, double *lo, do
 int br_percentiles_f32(const float *x, const uint8_t *mask, size_t n, double p1, double p2, double *q1,
 		       double *q2);
 
-/* The same quantile rule on a sorted array of doubles (q in [0, 1]). */
-double br_quantile_sorted(const double *a, size_t n, double q);
+/* The q-quantile (0 <= q <= 1) of n > 0 values with linear interpolation,
+ * numpy's default: r = q (n-1), a[floor r] + (a[ceil r] - a[floor r]) (r -
+ * floor r) over the sorted values.  Reorders a.  Linear time. */
+double br_percentile(double *a, size_t n, double q);
+
 
 #endif /* BR_STATS_H */

@@ -405,6 +405,18 @@ int br_vol_check_labels(const br_vol *v, int labels2023)
 	size_t i, n = br_vol_numel(v);
 	double x;
 
+	if (v->dtype == BR_U8) { /* the common case: one table lookup per voxel */
+		const uint8_t *p = v->data;
+		uint8_t bad[256];
+		unsigned acc = 0;
+		memset(bad, 1, sizeof bad);
+		bad[0] = bad[1] = bad[2] = 0;
+		bad[labels2023 ? 3 : 4] = 0;
+		for (i = 0; i < n; i++)
+			acc |= bad[p[i]];
+		if (acc == 0)
+			return 0;
+	}
 	for (i = 0; i < n; i++) {
 		x = br_vol_get(v, i);
 		if (x == 0 || x == 1 || x == 2 || (labels2023 ? x == 3 : x == 4))

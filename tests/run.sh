@@ -14,7 +14,7 @@ PYTHON=${PYTHON:-/usr/bin/python3}
 export BINDIR BUILDDIR PYTHON TOP
 base=${TMPDIR:-/tmp}
 pass=0 fail=0 failed_scripts=""
-log=$(mktemp "$base/brats-r2u-tests.XXXXXX")
+log=$(mktemp "$base/brats-r2u-tests.XXXXXX") || { echo "tests/run.sh: cannot create files in $base"; echo "0 passed, 1 failed"; exit 1; }
 for t in "$TOP"/tests/*/t_*.sh; do
 	[ -e "$t" ] || continue
 	rel=${t#"$TOP"/}
@@ -23,7 +23,7 @@ for t in "$TOP"/tests/*/t_*.sh; do
 		for p in "$@"; do case $rel in *"$p"*) sel=1 ;; esac; done
 		[ $sel = 1 ] || continue
 	fi
-	dir=$(mktemp -d "$base/brats-r2u-test.XXXXXX")
+	dir=$(mktemp -d "$base/brats-r2u-test.XXXXXX") || { echo "tests/run.sh: cannot create a directory in $base"; fail=$((fail + 1)); break; }
 	start=$(date +%s)
 	TMPDIR=$dir sh "$t" >"$log" 2>&1
 	rc=$?

@@ -24,6 +24,7 @@
 #endif
 
 #include "brats.h"
+#include "atomic_file.h"
 #include "cli.h"
 #include "crop.h"
 #include "metrics.h"
@@ -127,10 +128,8 @@ static uint8_t *labels_u8(const br_vol *v, int labels2023)
 		return NULL;
 	}
 	if (v->dtype == BR_U8) {
-		if (!br_labels_valid_u8(v->data, br_vol_nvox(v), labels2023)) {
-			br_vol_check_labels(v, labels2023); /* the message */
+		if (br_vol_check_labels(v, labels2023) < 0)
 			return NULL;
-		}
 		return v->data;
 	}
 	if (br_vol_check_labels(v, labels2023) < 0)

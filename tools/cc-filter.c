@@ -73,8 +73,8 @@ static int filter_record(br_vol *v, const struct filter_opts *o, int64_t st[4])
 	if (v->dim[3] != 1)
 		return br_set_error("a label map has one channel, this record has %lld", (long long)v->dim[3]);
 	if (v->dtype == BR_U8) {
-		if (!br_labels_valid_u8(v->data, n, o->labels2023))
-			return br_vol_check_labels(v, o->labels2023); /* for the message */
+		if (br_vol_check_labels(v, o->labels2023) < 0)
+			return -1;
 		mask = v->data;
 	} else {
 		if (br_vol_check_labels(v, o->labels2023) < 0)
