@@ -3,6 +3,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <pthread.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,31 +22,37 @@ static const char *br_usage_text = "";
 
 #define MAX_TMP 64
 static char *volatile tmp_paths[MAX_TMP];
+static pthread_mutex_t tmp_lock = PTHREAD_MUTEX_INITIALIZER; /* writers may run in threads */
 
 void br_tmp_register(const char *path)
 {
+	char *p = strdup(path);
 	int i;
 
-	for (i = 0; i < MAX_TMP; i++)
+	pthread_mutex_lock(&tmp_lock);
+	for (i = 0; i < MAX_TMP && p != NULL; i++)
 		if (tmp_paths[i] == NULL) {
-			tmp_paths[i] = strdup(path);
-			return;
+			tmp_paths[i] = p;
+			p = NULL;
 		}
+	pthread_mutex_unlock(&tmp_lock);
+	free(p); /* list full: the file is still removed on errors, not on signals */
 }
 
 void br_tmp_unregister(const char *path)
 {
 	int i;
-	char *p;
+	char *p = NULL;
 
-	for (i = 0; i < MAX_TMP; i++) {
-		p = tmp_paths[i];
-		if (p != NULL && strcmp(p, path) == 0) {
+	pthread_mutex_lock(&tmp_lock);
+	for (i = 0; i < MAX_TMP; i++)
+		if (tmp_paths[i] != NULL && strcmp(tmp_paths[i], path) == 0) {
+			p = tmp_paths[i];
 			tmp_paths[i] = NULL;
-			free(p);
-			return;
+			break;
 		}
-	}
+	pthread_mutex_unlock(&tmp_lock);
+	free(p);
 }
 
 static void remove_tmp(void)
