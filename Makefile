@@ -125,14 +125,20 @@ $(BINDIR)/%: $(BUILDDIR)/tools/%.o $(LIBCOMMON)
 	@mkdir -p $(BINDIR)
 	$(CC) -fopenmp -o $@ $< $(LIBCOMMON) $(LIBS_IO) $(LDFLAGS_EXTRA) $(LDFLAGS)
 
-# ---- test programs (C) ---------------------------------------------------------
+# ---- test and benchmark programs (C) ---------------------------------------------
 TEST_C_SRC := $(sort $(wildcard tests/*/*.c))
 TEST_BINS  := $(patsubst tests/%.c,$(BUILDDIR)/tests/%,$(TEST_C_SRC))
-test-programs: $(TEST_BINS)
+BENCH_C_SRC := $(sort $(wildcard bench/*.c))
+BENCH_BINS := $(patsubst bench/%.c,$(BUILDDIR)/bench/%,$(BENCH_C_SRC))
+test-programs: $(TEST_BINS) $(BENCH_BINS)
 
 $(BUILDDIR)/tests/%: tests/%.c $(LIBKERNELS) $(LIBCOMMON) $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CPPFLAGS_CUDA) $(ALL_CFLAGS) -Itests -o $@ $< $(LIBKERNELS) $(LIBCOMMON) $(LIBS_CUDA) $(LIBS_BLAS) $(LIBS_IO) $(LDFLAGS_EXTRA) $(LDFLAGS)
+
+$(BUILDDIR)/bench/%: bench/%.c $(LIBKERNELS) $(LIBCOMMON) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CPPFLAGS_CUDA) $(ALL_CFLAGS) -o $@ $< $(LIBKERNELS) $(LIBCOMMON) $(LIBS_CUDA) $(LIBS_BLAS) $(LIBS_IO) $(LDFLAGS_EXTRA) $(LDFLAGS)
 
 # ---- dependencies, tests, demo, benchmarks ---------------------------------------
 deps:

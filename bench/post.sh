@@ -26,9 +26,8 @@ command -v taskset >/dev/null && ONE="taskset -c 0"
 for t in cc-filter brats-metrics; do
 	[ -x "$BINDIR/$t" ] || { echo "bench/post.sh: $BINDIR/$t: not built (make first)" >&2; exit 1; }
 done
-[ -e "$BUILDDIR/libcommon.a" ] || { echo "bench/post.sh: $BUILDDIR/libcommon.a: not built" >&2; exit 1; }
-$CC -O2 -march=x86-64-v2 -std=c11 -fopenmp -I"$TOP/libcommon" -I/usr/include/nifti -o "$W/post_time" \
-	"$TOP/bench/post_time.c" "$BUILDDIR/libcommon.a" -lniftiio -lznz -lpng16 -lz -lm
+[ -x "$BUILDDIR/bench/post_time" ] || { echo "bench/post.sh: $BUILDDIR/bench/post_time: not built (make test-programs)" >&2; exit 1; }
+cp "$BUILDDIR/bench/post_time" "$W/post_time"
 echo "post: generating inputs" >&2
 $PYTHON "$TOP/bench/post_data.py" "$W" 2>"$W/data.log"
 

@@ -13,6 +13,10 @@
 
 #include "kernels.h"
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 /* One id per timed op (the order of br_op_names in dispatch.c). */
 enum br_op {
 	BR_OP_CONV2D_FWD,
@@ -150,6 +154,10 @@ extern const struct br_backend br_backend_cpu;
 extern const struct br_backend br_backend_cuda;
 /* number of usable CUDA devices (0 when no driver or no GPU) */
 int br_cuda_device_count(void);
+#endif
+
+#ifdef __cplusplus
+}
 #endif
 
 #endif /* BR_BACKEND_H */

@@ -186,7 +186,8 @@ int br_upsample_forward(br_ctx *ctx, br_tensor *y, const br_tensor *x, int s);
 int br_upsample_backward(br_ctx *ctx, br_tensor *dx, const br_tensor *dy, int s, int accum);
 
 /* Attention gate, multiply by the sigmoid of a one-channel map broadcast
- * over channels: out = y * sigmoid(g).  out, y: (N,C,H,W)  g: (N,1,H,W) */
+ * over channels: out = y * sigmoid(g).  out, y: (N,C,H,W)  g: (N,1,H,W).
+ * out may alias y. */
 int br_gate_forward(br_ctx *ctx, br_tensor *out, const br_tensor *y, const br_tensor *g);
 /* dy (+)= dout * sigmoid(g)   (accum applies to dy)
  * dg  = sum_c dout * y * s * (1 - s)   (written) */

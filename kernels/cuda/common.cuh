@@ -27,9 +27,7 @@
 #include <cuda_runtime.h>
 #include <cudnn.h>
 
-extern "C" {
 #include "backend.h"
-}
 
 typedef __nv_bfloat16 bf16;
 

@@ -1,0 +1,203 @@
+#!/bin/sh
+# tests/gpu/run.sh - every GPU test and the GPU benchmarks, on a machine with
+# a GPU and nothing of ours installed, from a build made elsewhere:
+#
+#   make STATIC=1                 (here: nifti_clib, zlib, libpng, OpenBLAS and
+#                                  the CUDA runtime linked in; cuDNN found at run time)
+#   tests/gpu/run.sh [-o OUTDIR] [--no-bench]     (there)
+#
+# It needs the tree (tests/, bench/), bin/ and build/ (BINDIR, BUILDDIR), a
+# python3 with torch (for the golden data and the PyTorch baselines), and
+# cuDNN: found by the dynamic linker, or inside the Python environment's
+# nvidia packages (LD_LIBRARY_PATH is set from them).  Results go to OUTDIR
+# (default ./gpu-results): summary.txt (TAP lines and the figures),
+# tests.log (everything the tests printed), scores.csv, and the benchmark
+# tables of bench/gpu.sh.  Exit status 1 when a test failed.
+set -u
+TOP=$(cd "$(dirname "$0")/../.." && pwd)
+: "${BINDIR:=$TOP/bin}" "${BUILDDIR:=$TOP/build}" "${PYTHON:=python3}"
+OUT=${OUT:-$TOP/gpu-results}
+BENCH=1
+while [ $# -gt 0 ]; do
+	case $1 in
+	-o) OUT=$2; shift 2 ;;
+	--no-bench) BENCH=0; shift ;;
+	*) echo "usage: tests/gpu/run.sh [-o OUTDIR] [--no-bench]" >&2; exit 2 ;;
+	esac
+done
+mkdir -p "$OUT"
+OUT=$(cd "$OUT" && pwd)
+W=$(mktemp -d)
+LOG=$OUT/tests.log
+SUM=$OUT/summary.txt
+: >"$LOG"
+: >"$SUM"
+export BINDIR BUILDDIR PYTHON TOP
+PATH=$BINDIR:$PATH
+N=0 FAILED=0
+T0=$(date +%s)
+ok() { N=$((N + 1)); echo "ok $N - $*" | tee -a "$SUM"; }
+notok() { N=$((N + 1)); FAILED=$((FAILED + 1)); echo "not ok $N - $*" | tee -a "$SUM"; }
+note() { echo "# $*" | tee -a "$SUM"; }
+stamp() { note "[$(($(date +%s) - T0)) s] $*"; }
+
+# cuDNN and cuBLAS from the Python environment when the linker cannot find them
+if ! ldconfig -p 2>/dev/null | grep -q 'libcudnn.so.9'; then
+	P=$("$PYTHON" -c 'import nvidia, os; print(os.path.dirname(list(nvidia.__path__)[0] + "/"))' 2>/dev/null)
+	if [ -n "$P" ]; then
+		LD_LIBRARY_PATH=$(find "$P" -name 'lib*.so*' -printf '%h\n' 2>/dev/null | sort -u | tr '\n' ':')${LD_LIBRARY_PATH:-}
+		export LD_LIBRARY_PATH
+	fi
+fi
+note "$(nvidia-smi -L 2>/dev/null | head -n 1)"
+note "$("$PYTHON" -c 'import torch; print("torch", torch.__version__, "cuDNN", torch.backends.cudnn.version())' 2>&1 | tail -n 1)"
+if ! "$BUILDDIR/bench/net_bench" -d cuda -n 1 -b 2 -i 2 -H 32 -W 32 -w 8 >>"$LOG" 2>&1; then
+	notok "a CUDA context and one training step (see tests.log)"
+	tail -n 5 "$LOG" | sed 's/^/# /' | tee -a "$SUM"
+	exit 1
+fi
+
+# 1. every op, CUDA against the CPU reference, three precisions (in parallel)
+for p in fp32 tf32 bf16; do
+	"$BUILDDIR/tests/gpu/test_cuda_ops" -p $p >"$W/ops_$p.log" 2>&1 &
+done
+# 2. meanwhile, on the CPU: phantoms, preprocessed
+mkdir -p "$W/data" "$W/prep"
+brats-phantom -q -n 10 --seed 7 -o "$W/data" >>"$LOG" 2>&1 || notok "brats-phantom"
+for d in "$W"/data/BraTS20_Training_*; do
+	c=${d##*/}
+	(brats-crop -q "$d" | brats-norm -q -o "$W/prep/$c.nrrd" && brats-crop -q --seg -o "$W/prep/$c.seg.nrrd" "$d") &
+done
+wait
+for p in fp32 tf32 bf16; do
+	cat "$W/ops_$p.log" >>"$LOG"
+	if grep -q '^not ok' "$W/ops_$p.log" || ! grep -q '^ok' "$W/ops_$p.log"; then
+		notok "CUDA ops against the CPU, $p: $(grep -c '^not ok' "$W/ops_$p.log") failures"
+		grep '^not ok' "$W/ops_$p.log" | head -n 10 | sed 's/^/#   /' | tee -a "$SUM"
+	else
+		ok "CUDA ops against the CPU, $p: $(grep -c '^ok' "$W/ops_$p.log") checks"
+	fi
+done
+stamp "op tests and phantoms done"
+
+# 3. the golden test (PyTorch, float64) on the GPU
+for cfg in "8 3 32 24" "32 2 176 144"; do
+	set -- $cfg
+	g=$W/golden_$1
+	mkdir -p "$g"
+	if ! "$PYTHON" "$TOP/tests/golden/golden.py" "$g" "$1" "$2" "$3" "$4" 11 5 1e-4 >>"$LOG" 2>&1; then
+		notok "golden data for width $1"
+		continue
+	fi
+	for p in fp32 tf32 bf16; do
+		"$BUILDDIR/tests/golden/test_golden" "$g" "$2" "$3" "$4" 5 1e-4 cuda $p >"$g/$p.log" 2>&1
+		rc=$?
+		cat "$g/$p.log" >>"$LOG"
+		if [ $rc -eq 0 ]; then
+			ok "golden width $1 ($2 x $3 x $4) on cuda $p: $(grep -c '^ok' "$g/$p.log") checks"
+		else
+			notok "golden width $1 on cuda $p"
+			grep '^not ok' "$g/$p.log" | sed 's/^/#   /' | tee -a "$SUM"
+		fi
+	done
+done
+stamp "golden done"
+
+# 4. 50 training steps on the CPU and on the GPU: the same loss curve
+cd "$W/prep" || exit 1
+PAIRS=""
+for i in 001 002 003 004 005 006 007 008; do PAIRS="$PAIRS BraTS20_Training_$i.nrrd BraTS20_Training_$i.seg.nrrd"; done
+DET="--deterministic --no-flip --dropout 0 --width 16 --batch 8 --steps 50 --lr 1e-3 --keep-empty 0.2"
+r2u-train -q -d cpu $DET --log "$W/cpu.tsv" -o "$W/cpu50.st" $PAIRS >>"$LOG" 2>&1 &
+r2u-train -q -d cuda --precision fp32 $DET --log "$W/gpu.tsv" -o "$W/gpu50.st" $PAIRS >>"$LOG" 2>&1
+wait
+if "$PYTHON" - "$W/cpu.tsv" "$W/gpu.tsv" >>"$SUM" 2>&1 <<'PY'
+import sys
+a = [l.split("\t") for l in open(sys.argv[1]).read().splitlines()[1:]]
+b = [l.split("\t") for l in open(sys.argv[2]).read().splitlines()[1:]]
+assert len(a) == len(b) == 50, (len(a), len(b))
+worst = max(abs(float(x[3]) - float(y[3])) / float(x[3]) for x, y in zip(a, b))
+print("# 50-step loss curves: cpu %.4f -> %.4f, cuda %.4f -> %.4f, worst relative difference %.2e" %
+      (float(a[0][3]), float(a[-1][3]), float(b[0][3]), float(b[-1][3]), worst))
+sys.exit(0 if worst < 1e-2 and float(b[-1][3]) < float(b[0][3]) else 1)
+PY
+then ok "r2u-train 50 steps: the CUDA loss curve matches the CPU's (fp32)"; else notok "CUDA and CPU loss curves differ"; fi
+stamp "loss curves done"
+
+# 5. train on the GPU (bf16), segment held-out phantoms on the GPU in fp32,
+#    tf32, bf16 and on the CPU: same checkpoint, Dice within 0.001
+TRAIN=""
+for i in 001 002 003 004 005 006 007 008; do TRAIN="$TRAIN BraTS20_Training_$i.nrrd BraTS20_Training_$i.seg.nrrd"; done
+if r2u-train -q -d cuda --precision bf16 --width 32 --batch 32 --epochs 12 --lr 1e-3 --keep-empty 0.2 --seed 3 \
+	--log "$W/train.tsv" -o "$W/model.st" $TRAIN >>"$LOG" 2>&1; then
+	ok "r2u-train -d cuda --precision bf16: 12 epochs at batch 32 ($(tail -n 1 "$W/train.tsv" | cut -f 2) steps, $(
+		awk -F'\t' 'NR > 2 { s += $9; n++ } END { printf "%.0f", s / n }' "$W/train.tsv") slices/s)"
+else
+	notok "r2u-train -d cuda"
+fi
+for d in cuda:fp32 cuda:tf32 cuda:bf16 cpu:fp32; do
+	dev=${d%%:*} p=${d#*:}
+	mkdir -p "$W/pred_$dev$p"
+	for c in BraTS20_Training_009 BraTS20_Training_010; do
+		r2u-infer -q -d $dev --precision $p -m "$W/model.st" "$c.nrrd" | cc-filter |
+			brats-uncrop -r "$W/data/$c/${c}_flair.nii.gz" -o "$W/pred_$dev$p/$c.nii.gz" 2>>"$LOG"
+	done
+	brats-metrics -q --subset -p "$W/pred_$dev$p" -g "$W/data" -o "$W/scores_$dev$p.csv" 2>>"$LOG" ||
+		notok "brats-metrics on the $d predictions"
+done
+cp "$W/scores_cudabf16.csv" "$OUT/scores.csv" 2>/dev/null
+if "$PYTHON" - "$W" >>"$SUM" 2>&1 <<'PY'
+import csv, sys
+w = sys.argv[1]
+def mean(tag):
+    rows = {r["Label"]: r for r in csv.DictReader(open("%s/scores_%s.csv" % (w, tag)))}
+    return [float(rows["Mean"][k]) for k in ("Dice_ET", "Dice_WT", "Dice_TC")]
+ref = mean("cudafp32")
+ok = True
+for tag in ("cudatf32", "cudabf16", "cpufp32"):
+    m = mean(tag)
+    d = max(abs(a - b) for a, b in zip(m, ref))
+    print("# mean Dice ET/WT/TC %s: %.4f %.4f %.4f (fp32 on cuda: %.4f %.4f %.4f), largest difference %.5f" %
+          (tag, *m, *ref, d))
+    ok &= d <= 0.001
+sys.exit(0 if ok and ref[1] > 0.5 else 1)
+PY
+then ok "segmentation on cuda bf16/tf32 and on the CPU: Dice within 0.001 of cuda fp32"; else notok "Dice differs between precisions or devices"; fi
+
+# 6. checkpoints are interchangeable: trained on the CPU, inferred on the GPU
+r2u-infer -q -d cpu --prob -m "$W/cpu50.st" BraTS20_Training_009.nrrd >"$W/pc.nrrd" 2>>"$LOG" &&
+	r2u-infer -q -d cuda --precision fp32 --prob -m "$W/cpu50.st" BraTS20_Training_009.nrrd >"$W/pg.nrrd" 2>>"$LOG" &&
+	r2u-infer -q -d cuda --precision fp32 --prob -m "$W/model.st" BraTS20_Training_009.nrrd >"$W/pg2.nrrd" 2>>"$LOG" &&
+	r2u-infer -q -d cpu --prob -m "$W/model.st" BraTS20_Training_009.nrrd >"$W/pc2.nrrd" 2>>"$LOG"
+if [ $? -eq 0 ] && "$PYTHON" - "$W" >>"$SUM" 2>&1 <<PY
+import sys
+sys.path.insert(0, "$TOP/tests/pylib")
+import brtest, numpy as np
+w = sys.argv[1]
+r = lambda f: brtest.read_nrrd("%s/%s" % (w, f)).data
+d1 = np.abs(r("pc.nrrd") - r("pg.nrrd")).max()
+d2 = np.abs(r("pc2.nrrd") - r("pg2.nrrd")).max()
+print("# probabilities, CPU-trained model: largest |cpu - cuda| %.2e; GPU-trained model: %.2e" % (d1, d2))
+sys.exit(0 if d1 < 1e-3 and d2 < 1e-3 else 1)
+PY
+then ok "checkpoints interchangeable: CPU-trained on the GPU and GPU-trained on the CPU give the same probabilities"
+else notok "CPU and GPU probabilities differ for the same checkpoint"; fi
+stamp "pipeline done"
+
+# 7. one whole case through r2u-infer, timed by the tool
+for p in bf16 tf32; do
+	r2u-infer -v -d cuda --precision $p -m "$W/model.st" BraTS20_Training_009.nrrd BraTS20_Training_010.nrrd \
+		BraTS20_Training_009.nrrd >/dev/null 2>"$W/t.log"
+	note "r2u-infer $p, 3 cases incl. start-up and I/O: $(grep 'slices in' "$W/t.log" | sed 's/^r2u-infer: //')"
+done
+cd "$TOP" || exit 1
+
+# 8. benchmarks against PyTorch on this GPU
+if [ $BENCH = 1 ]; then
+	OUT=$OUT BUILDDIR=$BUILDDIR PYTHON=$PYTHON sh "$TOP/bench/gpu.sh" >>"$LOG" 2>&1
+	cat "$OUT/bench_summary.txt" >>"$SUM" 2>/dev/null
+	stamp "benchmarks done"
+fi
+rm -rf "$W"
+echo "$((N - FAILED)) passed, $FAILED failed" | tee -a "$SUM"
+[ $FAILED -eq 0 ]
