@@ -120,16 +120,4 @@ fi
 $P -h >"$TMPDIR/h.out" 2>"$TMPDIR/h.err"
 ok $? "-h exits 0"
 check "-h prints the usage on stdout only" sh -c "grep -q '^usage: brats-phantom' '$TMPDIR/h.out' && test ! -s '$TMPDIR/h.err'"
-if command -v mandoc >/dev/null 2>&1; then
-	check "man page: mandoc -Tlint, no warnings" mandoc -Tlint -Wwarning "$TOP/man/man1/brats-phantom.1"
-	bs=$(printf '\b')
-	mandoc -Tascii "$TOP/man/man1/brats-phantom.1" | sed "s/.$bs//g" |
-		sed -n '/^SYNOPSIS/,/^DESCRIPTION/p' >"$TMPDIR/syn.txt"
-	opts_h=$(awk 'NR == 1 || (/^[ \t]/ && !done) { print; next } { done = 1 }' "$TMPDIR/h.out" |
-		grep -o -- '-[-a-z]*[a-z]' | sort -u | tr '\n' ' ')
-	opts_m=$(grep -o -- '-[-a-z]*[a-z]' "$TMPDIR/syn.txt" | sort -u | tr '\n' ' ')
-	check "-h and SYNOPSIS list the same options ($opts_h)" test "$opts_h" = "$opts_m"
-else
-	t_ok "man page # SKIP no mandoc"
-fi
 finish

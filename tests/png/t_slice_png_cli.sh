@@ -115,14 +115,6 @@ if [ $? -eq 0 ] && head -n 1 "$TMPDIR/usage" | grep -q "^usage: slice-png" && [ 
 else
 	t_notok "-h"
 fi
-check "-h and the man page's SYNOPSIS name the same options" "$PYTHON" "$TOP/tests/png/check_usage.py" \
-	"$TOP/man/man1/slice-png.1" "$TMPDIR/usage"
-if command -v mandoc >/dev/null 2>&1; then
-	mandoc -Tlint -W warning "$TOP/man/man1/slice-png.1" >"$TMPDIR/lint" 2>&1
-	if [ $? -eq 0 ] && [ ! -s "$TMPDIR/lint" ]; then t_ok "mandoc -Tlint: clean"; else t_notok "mandoc -Tlint: $(head -n 3 "$TMPDIR/lint")"; fi
-else
-	t_ok "mandoc -Tlint # SKIP mandoc not installed"
-fi
 
 # a pipeline: brats-crop | brats-norm into slice-png, with the cropped ground truth
 if [ -x "$BINDIR/brats-crop" ] && [ -x "$BINDIR/brats-norm" ]; then

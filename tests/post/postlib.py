@@ -4,96 +4,17 @@ nibabel, and random tumour-like label maps.
 
 Arrays are indexed [x, y, z] (nibabel's order); on disk x runs fastest.
 """
+import os
+import sys
+
 import numpy as np
 from scipy import ndimage
 
-NRRD_TYPES = {
-    "uint8": np.uint8, "int8": np.int8, "uint16": np.uint16, "int16": np.int16,
-    "uint32": np.uint32, "int32": np.int32, "float": np.float32, "double": np.float64,
-}
-NRRD_NAMES = {np.dtype(v): k for k, v in NRRD_TYPES.items()}
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
 
-
-class Record:
-    """One volume: data [x, y, z], a 4x4 affine (RAS mm), metadata."""
-
-    def __init__(self, data, affine=None, meta=None):
-        self.data = data
-        self.affine = np.eye(4) if affine is None else np.asarray(affine, dtype=float)
-        self.meta = dict(meta or {})
-
-
-def _vec(s):
-    s = s.strip()
-    assert s[0] == "(" and s[-1] == ")", s
-    return [float(t) for t in s[1:-1].split(",")]
-
-
-def nrrd_read_stream(path):
-    """Every record of an NRRD stream written by the tools."""
-    recs = []
-    with open(path, "rb") as f:
-        buf = f.read()
-    pos = 0
-    while pos < len(buf):
-        assert buf[pos:pos + 4] == b"NRRD", "not an NRRD record at byte %d" % pos
-        fields, meta = {}, {}
-        while True:
-            end = buf.index(b"\n", pos)
-            line = buf[pos:end].decode()
-            pos = end + 1
-            if line == "":
-                break
-            if line.startswith("#") or line.startswith("NRRD"):
-                continue
-            if ":=" in line:
-                k, v = line.split(":=", 1)
-                meta[k] = v
-            else:
-                k, v = line.split(":", 1)
-                fields[k.strip()] = v.strip()
-        sizes = [int(t) for t in fields["sizes"].split()]
-        dt = np.dtype(NRRD_TYPES[fields["type"]]).newbyteorder("<")
-        n = int(np.prod(sizes))
-        data = np.frombuffer(buf, dtype=dt, count=n, offset=pos).copy()
-        pos += n * dt.itemsize
-        arr = data.reshape(sizes[::-1]).transpose(tuple(range(len(sizes)))[::-1])
-        aff = np.eye(4)
-        dirs = fields["space directions"].replace(") (", ")|(").split("|")
-        dirs = [d for d in dirs if d.strip() != "none"]
-        for c in range(3):
-            aff[:3, c] = _vec(dirs[c].replace("none", "").strip())
-        aff[:3, 3] = _vec(fields["space origin"])
-        assert fields.get("space", "right-anterior-superior") == "right-anterior-superior"
-        recs.append(Record(arr, aff, meta))
-    return recs
-
-
-def nrrd_bytes(rec):
-    a = np.asarray(rec.data)
-    dt = a.dtype.newbyteorder("<")
-    four = a.ndim == 4
-    h = ["NRRD0004", "# test record", "type: %s" % NRRD_NAMES[np.dtype(a.dtype.name)],
-         "dimension: %d" % a.ndim, "space: right-anterior-superior",
-         "sizes: " + " ".join(str(s) for s in a.shape)]
-    vec = lambda v: "(%r,%r,%r)" % tuple(float(t) for t in v)
-    h.append("space directions: " + " ".join(vec(rec.affine[:3, c]) for c in range(3)) +
-             (" none" if four else ""))
-    h.append("kinds: domain domain domain" + (" list" if four else ""))
-    if a.dtype.itemsize > 1:
-        h.append("endian: little")
-    h.append("encoding: raw")
-    h.append("space origin: " + vec(rec.affine[:3, 3]))
-    for k, v in rec.meta.items():
-        h.append("%s:=%s" % (k, v))
-    body = np.ascontiguousarray(a.transpose(tuple(range(a.ndim))[::-1])).astype(dt).tobytes()
-    return ("\n".join(h) + "\n\n").encode() + body
-
-
-def nrrd_write(path, recs):
-    with open(path, "wb") as f:
-        for r in recs:
-            f.write(nrrd_bytes(r))
+from brtest import Record, nrrd_bytes  # noqa: E402  (one NRRD implementation for the tests)
+from brtest import read_nrrd_stream as nrrd_read_stream  # noqa: E402
+from brtest import write_nrrd_stream as nrrd_write  # noqa: E402
 
 
 def read_volume(path):

@@ -181,17 +181,4 @@ ok $? "closed pipe: quiet end (exit $(cat "$O/pipe.rc"))"
 brats-metrics -h >"$O/usage.txt" 2>"$O/usage.err"
 [ $? -eq 0 ] && [ ! -s "$O/usage.err" ] && grep -q "^usage: brats-metrics" "$O/usage.txt"
 ok $? "-h: usage on stdout, exit 0"
-check "-h and the man page SYNOPSIS list the same options" $P/check_usage.py "$TOP/man/man1/brats-metrics.1" "$O/usage.txt"
-if command -v mandoc >/dev/null; then
-	mandoc -Tlint "$TOP/man/man1/brats-metrics.1" >"$O/lint.txt" 2>&1
-	grep -v "referenced manual not found" "$O/lint.txt" >"$O/lint2.txt"
-	[ ! -s "$O/lint2.txt" ]
-	ok $? "mandoc -Tlint clean"
-	sed 's/^/#   /' "$O/lint2.txt"
-	for x in $(sed -n 's/.*referenced manual not found: Xr \([^ ]*\) \([0-9]\).*/\1.\2/p' "$O/lint.txt"); do
-		[ -e "$TOP/man/man1/$x" ] || echo "# SEE ALSO names $x, not in the tree yet"
-	done
-else
-	t_ok "# SKIP mandoc not installed"
-fi
 finish

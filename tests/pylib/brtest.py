@@ -23,9 +23,9 @@ _NAMES = {np.dtype(np.uint8): "uint8", np.dtype(np.int8): "int8", np.dtype(np.ui
 class Record:
     """data: array indexed [x, y, z] or [x, y, z, c]; affine: 4x4 RAS."""
 
-    def __init__(self, data, affine, meta=None):
+    def __init__(self, data, affine=None, meta=None):
         self.data = data
-        self.affine = np.asarray(affine, dtype=np.float64)
+        self.affine = np.eye(4) if affine is None else np.asarray(affine, dtype=np.float64)
         self.meta = dict(meta or {})
 
 
@@ -95,7 +95,8 @@ def read_nrrd(path):
     return recs[0]
 
 
-def write_nrrd(path, rec, space="right-anterior-superior", endian="little"):
+def nrrd_bytes(rec, space="right-anterior-superior", endian="little"):
+    """One record as NRRD0004 bytes (raw data, x fastest)."""
     a = np.asarray(rec.data)
     aff = rec.affine.copy()
     if space == "left-posterior-superior":
@@ -104,20 +105,27 @@ def write_nrrd(path, rec, space="right-anterior-superior", endian="little"):
     dt = a.dtype.newbyteorder("<" if endian == "little" else ">")
     hdr = ["NRRD0004", "type: " + _NAMES[np.dtype(a.dtype.newbyteorder("="))], "dimension: %d" % ndim,
            "space: " + space, "sizes: " + " ".join(str(s) for s in a.shape)]
-    d = " ".join("(%r,%r,%r)" % tuple(aff[:3, i]) for i in range(3))
+    d = " ".join("(%r,%r,%r)" % tuple(float(v) for v in aff[:3, i]) for i in range(3))
     hdr.append("space directions: " + d + (" none" if ndim == 4 else ""))
     hdr.append("kinds: domain domain domain" + (" list" if ndim == 4 else ""))
     if a.dtype.itemsize > 1:
         hdr.append("endian: " + endian)
     hdr.append("encoding: raw")
-    hdr.append("space origin: (%r,%r,%r)" % tuple(aff[:3, 3]))
+    hdr.append("space origin: (%r,%r,%r)" % tuple(float(v) for v in aff[:3, 3]))
     for k, v in rec.meta.items():
         hdr.append("%s:=%s" % (k, v))
-    body = np.asarray(a, dtype=dt).T.tobytes()  # x fastest
-    mode = "ab" if os.path.exists(path) and getattr(write_nrrd, "append", False) else "wb"
-    with open(path, mode) as f:
-        f.write(("\n".join(hdr) + "\n\n").encode("ascii"))
-        f.write(body)
+    return ("\n".join(hdr) + "\n\n").encode("ascii") + np.asarray(a, dtype=dt).T.tobytes()
+
+
+def write_nrrd(path, rec, space="right-anterior-superior", endian="little"):
+    with open(path, "wb") as f:
+        f.write(nrrd_bytes(rec, space, endian))
+
+
+def write_nrrd_stream(path, recs):
+    with open(path, "wb") as f:
+        for r in recs:
+            f.write(nrrd_bytes(r))
 
 
 BRATS_AFFINE_LPS = np.array([[-1.0, 0, 0, 0], [0, -1.0, 0, 239.0], [0, 0, 1.0, 0], [0, 0, 0, 1]])
