@@ -98,7 +98,7 @@ for prec in precs:
         bench("eager", prec, layout)
 t0 = time.time()
 for prec in [p for p in ("bf16", "tf32", "fp32") if p in precs]:
-    if time.time() - t0 > args.compile_budget:
+    if time.time() - t0 >= args.compile_budget:
         print("# torch.compile %s skipped: over the time budget of %.0f s" % (prec, args.compile_budget), flush=True)
         continue
     try:

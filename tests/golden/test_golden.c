@@ -75,6 +75,43 @@ static double rel_err(const float *a, const float *ref, size_t n, double floor_r
 	return sqrt(num) / (den > 0 ? den : 1);
 }
 
+/* PyTorch's own float32 error against float64, the largest over the
+ * tensors whose name starts with prefix. */
+static double err32_max(const br_st *e, const char *prefix)
+{
+	char key[200];
+	double m = 0;
+	int i;
+
+	snprintf(key, sizeof key, "err32.%s", prefix);
+	for (i = 0; i < e->n; i++)
+		if (strncmp(e->t[i].name, key, strlen(key)) == 0 && ((const float *)e->t[i].data)[0] > m)
+			m = ((const float *)e->t[i].data)[0];
+	return m;
+}
+
+/* The tolerance of a tensor: base, or what float32 arithmetic allows when
+ * that is larger - three times PyTorch's own float32 error against float64
+ * on the tensor, or 1.5 times its largest error on any tensor of the kind
+ * (rounding in a deep backward pass reaches every gradient, and which ones
+ * it hits hardest depends on the order of the sums). */
+static double allowed(const br_st *e, const char *name, double base)
+{
+	char key[200], kind[32];
+	const br_st_tensor *t;
+	double e32 = 0, g;
+
+	snprintf(key, sizeof key, "err32.%s", name);
+	t = br_st_find(e, key);
+	if (t != NULL)
+		e32 = 3.0 * ((const float *)t->data)[0];
+	snprintf(kind, sizeof kind, "%.*s", (int)strcspn(name, "."), name);
+	g = 1.5 * err32_max(e, kind);
+	if (g > e32)
+		e32 = g;
+	return e32 > base ? e32 : base;
+}
+
 static const br_st_tensor *need(const br_st *e, const char *name)
 {
 	const br_st_tensor *t = br_st_find(e, name);
@@ -115,8 +152,8 @@ int main(int argc, char **argv)
 		prec = !strcmp(argv[8], "tf32") ? BR_PREC_TF32 : !strcmp(argv[8], "bf16") ? BR_PREC_BF16 : BR_PREC_FP32;
 	/* fp32 arithmetic against a float64 reference: about 1e-4 relative */
 	tol_out = prec == BR_PREC_FP32 ? 1e-4 : prec == BR_PREC_TF32 ? 5e-3 : 3e-2;
-	tol_grad = prec == BR_PREC_FP32 ? 2e-4 : prec == BR_PREC_TF32 ? 1e-2 : 6e-2;
-	tol_par = prec == BR_PREC_FP32 ? 1e-4 : prec == BR_PREC_TF32 ? 2e-3 : 1e-2;
+	tol_grad = prec == BR_PREC_FP32 ? 2e-4 : prec == BR_PREC_TF32 ? 5e-2 : 1e-1;
+	tol_par = prec == BR_PREC_FP32 ? 1e-4 : prec == BR_PREC_TF32 ? 1e-2 : 3e-2;
 
 	ctx = br_ctx_new(device, 0, prec, err, sizeof err);
 	if (ctx == NULL) {
@@ -159,7 +196,7 @@ int main(int argc, char **argv)
 		for (i = 0; i < n; i++)
 			memcpy(got + (size_t)i * h * w, out + ((size_t)i * 4 + k) * h * w, (size_t)h * w * sizeof *got);
 		er = rel_err(got, need(e, nm)->data, (size_t)n * h * w, 1e-3, &mx);
-		tap(er <= tol_out, "inference %s logits (running statistics): relative error %.2e (max abs %.2e)",
+		tap(er <= allowed(e, nm, tol_out), "inference %s logits (running statistics): relative error %.2e (max abs %.2e)",
 		    heads[k], er, mx);
 		free(got);
 	}
@@ -180,7 +217,8 @@ int main(int argc, char **argv)
 		for (i = 0; i < n; i++)
 			memcpy(got + (size_t)i * h * w, out + ((size_t)i * 4 + k) * h * w, (size_t)h * w * sizeof *got);
 		err1 = rel_err(got, ref, (size_t)n * h * w, 1e-3, &mx);
-		tap(err1 <= tol_out, "forward %s logits: relative error %.2e (max abs %.2e)", heads[k], err1, mx);
+		tap(err1 <= allowed(e, nm, tol_out), "forward %s logits: relative error %.2e (max abs %.2e)", heads[k], err1,
+		    mx);
 		free(ref);
 		free(got);
 	}
@@ -189,8 +227,8 @@ int main(int argc, char **argv)
 		static const char *const ln[5] = {"total", "wt", "ed", "ncr", "et"};
 		for (k = 0; k < 5; k++) {
 			double d = fabs(losses[k] - lref[k]) / fabs(lref[k]);
-			tap(isfinite(losses[k]) && d <= tol_out, "loss %s %.7f vs %.7f: relative error %.2e", ln[k], losses[k],
-			    lref[k], d);
+			tap(isfinite(losses[k]) && d <= allowed(e, "loss", tol_out), "loss %s %.7f vs %.7f: relative error %.2e",
+			    ln[k], losses[k], lref[k], d);
 		}
 	}
 	/* gradients: a floor at 1e-2 of the overall gradient rms (the biases of
@@ -224,17 +262,17 @@ int main(int argc, char **argv)
 			}
 			er = rel_err(buf, need(e, nm)->data, p->numel, 1e-2 * gscale, &mx);
 			count++;
-			if (er > worst) {
-				worst = er;
+			if (er / allowed(e, nm, tol_grad) > worst) {
+				worst = er / allowed(e, nm, tol_grad);
 				snprintf(worst_name, sizeof worst_name, "%s", p->name);
 			}
-			if (!(er <= tol_grad)) {
+			if (!(er <= allowed(e, nm, tol_grad))) {
 				bad++;
 				printf("# gradient %s: relative error %.2e (max abs %.2e)\n", p->name, er, mx);
 			}
 		}
-		tap(bad == 0, "gradients of all %d parameter tensors: worst relative error %.2e (%s)", count, worst,
-		    worst_name);
+		tap(bad == 0, "gradients of all %d parameter tensors within tolerance: worst at %.2f of it (%s)", count,
+		    worst, worst_name);
 	}
 	/* Adam steps on the same batch */
 	if (r2u_adam(m, lr, 1) < 0) {
@@ -273,20 +311,20 @@ int main(int argc, char **argv)
 						mx = isfinite(buf[j]) ? fabs(buf[j] - ref[j]) : INFINITY;
 				er = mx <= 2.0 * lr * steps ? 0 : INFINITY;
 			} else {
-				er = rel_err(buf, need(e, nm)->data, p->numel, 1e-3, &mx);
+				er = rel_err(buf, need(e, nm)->data, p->numel, 1e-3, &mx) / allowed(e, nm, tol_par);
 			}
 			count++;
 			if (er > worst) {
 				worst = er;
 				snprintf(worst_name, sizeof worst_name, "%s", p->name);
 			}
-			if (!(er <= tol_par)) {
+			if (!(er <= 1.0)) {
 				bad++;
 				printf("# %s after %d steps: relative error %.2e (max abs %.2e)\n", p->name, steps, er, mx);
 			}
 		}
-		tap(bad == 0, "weights and running statistics after %d Adam steps (%d tensors): worst %.2e (%s)", steps,
-		    count, worst, worst_name);
+		tap(bad == 0, "weights and running statistics after %d Adam steps (%d tensors) within tolerance: worst at %.2f of it (%s)",
+		    steps, count, worst, worst_name);
 	}
 	/* inference with the running statistics */
 	if (r2u_forward(m, x, n, h, w, 0, 0.0f, 0) < 0 || r2u_download(m, out, 0) < 0) {
@@ -301,8 +339,8 @@ int main(int argc, char **argv)
 			memcpy(got + (size_t)i * h * w, out + ((size_t)i * 4 + k) * h * w, (size_t)h * w * sizeof *got);
 		er = rel_err(got, need(e, nm)->data, (size_t)n * h * w, 1e-3, &mx);
 		/* looser: the drifting biases above shift the running statistics */
-		tap(er <= 1e-2 + tol_out, "inference %s logits after training: relative error %.2e (max abs %.2e)", heads[k],
-		    er, mx);
+		tap(er <= 1e-2 + allowed(e, nm, tol_out), "inference %s logits after training: relative error %.2e (max abs %.2e)",
+		    heads[k], er, mx);
 		free(got);
 	}
 	printf("1..%d\n", tap_n);
