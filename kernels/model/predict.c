@@ -48,7 +48,8 @@ int r2u_predict(r2u **models, int nmodels, const br_vol *img, int tta, int batch
 		batch = 1;
 	if (batch > nz)
 		batch = nz;
-	x = malloc((size_t)batch * 4 * hw * sizeof *x);
+	/* staging memory of the first model's device (pinned on a GPU) */
+	x = br_host_alloc(r2u_ctx(models[0]), (size_t)batch * 4 * hw * sizeof *x);
 	out = malloc((size_t)batch * 4 * hw * sizeof *out);
 	if (x == NULL || out == NULL) {
 		snprintf(msg, msglen, "out of memory");
@@ -85,7 +86,7 @@ int r2u_predict(r2u **models, int nmodels, const br_vol *img, int tta, int batch
 	}
 	rc = 0;
 done:
-	free(x);
+	br_host_free(r2u_ctx(models[0]), x);
 	free(out);
 	return rc;
 }

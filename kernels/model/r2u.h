@@ -47,6 +47,7 @@ r2u *r2u_new(br_ctx *ctx, int base, uint64_t seed, char *err, size_t errlen);
 void r2u_free(r2u *m);
 int r2u_base(const r2u *m);
 const char *r2u_error(const r2u *m);
+br_ctx *r2u_ctx(const r2u *m);
 
 /* Parameter table. */
 int r2u_nparams(const r2u *m);

@@ -53,6 +53,7 @@ struct r2u {
 	size_t arena_bytes, persist_used, slot_bytes[32], slot_off[32];
 	int plan_n, plan_h, plan_w, plan_tr, cur_n;
 	uint8_t *labels;
+	float *stage; /* host staging of the four heads' outputs */
 	br_tensor x, pool[3], dpool[3];
 	br_tensor logit[R2U_NHEAD], low[R2U_NHEAD], dlogit[R2U_NHEAD], dlow[R2U_NHEAD];
 	int fwd_training;

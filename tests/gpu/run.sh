@@ -108,11 +108,14 @@ for cfg in "8 3 32 24" "32 2 176 144"; do
 done
 stamp "golden done"
 
-# 4. 50 training steps on the CPU and on the GPU: the same loss curve
+# 4. 50 training steps on the CPU and on the GPU: the same loss curve.  At
+#    the paper's learning rate: at 1e-3, rounding differences grow by tens of
+#    per cent within 50 steps even between two CPU builds (AVX2 and portable
+#    code), while at 1e-4 they stay near 2e-4.
 cd "$W/prep" || exit 1
 PAIRS=""
 for i in 001 002 003 004 005 006 007 008; do PAIRS="$PAIRS BraTS20_Training_$i.nrrd BraTS20_Training_$i.seg.nrrd"; done
-DET="--deterministic --no-flip --dropout 0 --width 16 --batch 8 --steps 50 --lr 1e-3 --keep-empty 0.2"
+DET="--deterministic --no-flip --dropout 0 --width 16 --batch 8 --steps 50 --lr 1e-4 --keep-empty 0.2"
 r2u-train -q -d cpu $DET --log "$W/cpu.tsv" -o "$W/cpu50.st" $PAIRS >>"$LOG" 2>&1 &
 r2u-train -q -d $G --precision fp32 $DET --log "$W/gpu.tsv" -o "$W/gpu50.st" $PAIRS >>"$LOG" 2>&1
 wait
