@@ -28,7 +28,21 @@ def save(path, tensors, metadata=None):
 
 
 def load(path):
-    """(dict name -> float32 array, metadata dict)"""
+    """(dict name -> float32 array, metadata dict); through the safetensors
+    package when it is installed, so that the files are checked by it too."""
+    try:
+        from safetensors import safe_open
+    except ImportError:
+        return _load(path)
+    out = {}
+    with safe_open(path, framework="numpy") as f:
+        meta = f.metadata() or {}
+        for k in f.keys():
+            out[k] = f.get_tensor(k)
+    return out, meta
+
+
+def _load(path):
     with open(path, "rb") as f:
         buf = f.read()
     (n,) = struct.unpack("<Q", buf[:8])
