@@ -77,6 +77,16 @@ void br_progress(const char *fmt, ...)
 	;
 void br_progress_end(void);
 
+/* The loop of every record filter.  Each record of each input ("-" is
+ * stdin; no inputs: stdin) goes to fn, which owns it and returns the record
+ * to write (the same one, changed, or a new one) or NULL with br_error()
+ * set.  The results go to out ("-": stdout) - a file is written atomically.
+ * On any error the tool dies with "path: record N: reason" and leaves no
+ * output; inputs that cannot be opened fail before anything is written. */
+struct br_vol;
+typedef struct br_vol *(*br_record_fn)(struct br_vol *v, const char *path, int index, void *arg);
+void br_filter_records(const char *out, char *const *inputs, int ninputs, br_record_fn fn, void *arg);
+
 /* Number parsing for options: exit 2 with a message on a bad value. */
 long br_parse_long(const char *s, const char *what, long lo, long hi);
 double br_parse_double(const char *s, const char *what, double lo, double hi);

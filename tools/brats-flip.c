@@ -64,6 +64,14 @@ static void flip(br_vol *v, int axis)
 	free(buf);
 }
 
+static br_vol *flip_record(br_vol *v, const char *path, int index, void *axis)
+{
+	(void)path;
+	(void)index;
+	flip(v, *(int *)axis);
+	return v;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -71,10 +79,8 @@ int main(int argc, char **argv)
 		{"axis", required_argument, 0, OPT_AXIS},
 		{0, 0, 0, 0},
 	};
-	const char *out = "-", *stdin_only[] = {"-"}, **inputs;
-	int c, axis = 0, ninputs, k, r;
-	br_writer *w;
-	br_vol *v;
+	const char *out = "-";
+	int c, axis = 0;
 
 	br_tool_init("brats-flip", usage);
 	while ((c = getopt_long(argc, argv, BR_COMMON_SHORT "o:", longopts, NULL)) != -1) {
@@ -98,32 +104,6 @@ int main(int argc, char **argv)
 			br_bad_option(argv);
 		}
 	}
-	inputs = optind < argc ? (const char **)(argv + optind) : stdin_only;
-	ninputs = optind < argc ? argc - optind : 1;
-	w = br_writer_open(out, br_opt.force);
-	if (w == NULL)
-		br_die(out, "%s", br_error());
-	for (k = 0; k < ninputs; k++) {
-		br_reader *rd = br_reader_open(inputs[k]);
-		if (rd == NULL) {
-			br_writer_abort(w);
-			br_die(inputs[k], "%s", br_error());
-		}
-		while ((r = br_reader_next(rd, &v)) == 1) {
-			flip(v, axis);
-			if (br_writer_put(w, v) < 0) {
-				br_writer_abort(w);
-				br_die(out, "%s", br_error());
-			}
-			br_vol_free(v);
-		}
-		if (r < 0) {
-			br_writer_abort(w);
-			br_die(br_reader_path(rd), "%s", br_error());
-		}
-		br_reader_close(rd);
-	}
-	if (br_writer_close(w) < 0)
-		br_die(out, "%s", br_error());
+	br_filter_records(out, argv + optind, argc - optind, flip_record, &axis);
 	return 0;
 }

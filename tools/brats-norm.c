@@ -60,7 +60,7 @@ static void normalise(br_vol *v, const char *path, int index)
 		}
 		nin = 0;
 		if (!(hi > lo)) {
-			br_warn(path, "record %d channel %lld is constant (%g): written as zeros", index + 1,
+			br_warn(path, "record %d channel %lld is constant (%g): written as zeros", index,
 				(long long)c, isfinite(lo) ? lo : 0.0);
 			memset(x, 0, nv * sizeof *x);
 			scale = 0;
@@ -87,6 +87,25 @@ static void normalise(br_vol *v, const char *path, int index)
 	free(brain);
 }
 
+static br_vol *norm_record(br_vol *v, const char *path, int index, void *arg)
+{
+	br_vol *f;
+
+	(void)arg;
+	if (v->dtype != BR_F32) {
+		f = br_vol_convert(v, BR_F32);
+		br_vol_free(v);
+		if ((v = f) == NULL)
+			return NULL;
+	}
+	if (br_vol_check_finite(v) < 0) {
+		br_vol_free(v);
+		return NULL;
+	}
+	normalise(v, path, index);
+	return v;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -96,10 +115,7 @@ int main(int argc, char **argv)
 		{0, 0, 0, 0},
 	};
 	const char *out = "-";
-	const char *stdin_only[] = {"-"};
-	const char **inputs;
-	int c, ninputs, k, idx = 0, r;
-	br_writer *w;
+	int c;
 
 	br_tool_init("brats-norm", usage);
 	while ((c = getopt_long(argc, argv, BR_COMMON_SHORT "o:", longopts, NULL)) != -1) {
@@ -124,45 +140,6 @@ int main(int argc, char **argv)
 			br_bad_option(argv);
 		}
 	}
-	inputs = optind < argc ? (const char **)(argv + optind) : stdin_only;
-	ninputs = optind < argc ? argc - optind : 1;
-	w = br_writer_open(out, br_opt.force);
-	if (w == NULL)
-		br_die(out, "%s", br_error());
-	for (k = 0; k < ninputs; k++) {
-		br_reader *rd = br_reader_open(inputs[k]);
-		br_vol *v, *f;
-		if (rd == NULL) {
-			br_writer_abort(w);
-			br_die(inputs[k], "%s", br_error());
-		}
-		while ((r = br_reader_next(rd, &v)) == 1) {
-			if (v->dtype != BR_F32) {
-				f = br_vol_convert(v, BR_F32);
-				br_vol_free(v);
-				v = f;
-				if (v == NULL)
-					break;
-			}
-			if (br_vol_check_finite(v) < 0) {
-				br_writer_abort(w);
-				br_die(br_reader_path(rd), "record %d: %s", idx + 1, br_error());
-			}
-			normalise(v, br_reader_path(rd), idx);
-			if (br_writer_put(w, v) < 0) {
-				br_writer_abort(w);
-				br_die(out, "%s", br_error());
-			}
-			br_vol_free(v);
-			idx++;
-		}
-		if (r < 0 || (r == 1 && v == NULL)) {
-			br_writer_abort(w);
-			br_die(br_reader_path(rd), "%s", br_error());
-		}
-		br_reader_close(rd);
-	}
-	if (br_writer_close(w) < 0)
-		br_die(out, "%s", br_error());
+	br_filter_records(out, argv + optind, argc - optind, norm_record, NULL);
 	return 0;
 }

@@ -20,6 +20,16 @@ static const char usage[] =
 	"  -q, -v        quieter, more verbose\n"
 	"  -h            this help\n";
 
+static br_vol *uncrop_record(br_vol *v, const char *path, int index, void *ref)
+{
+	br_vol *o = br_uncrop(v, ref);
+
+	(void)path;
+	(void)index;
+	br_vol_free(v);
+	return o;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -27,10 +37,9 @@ int main(int argc, char **argv)
 		{"reference", required_argument, 0, 'r'},
 		{0, 0, 0, 0},
 	};
-	const char *out = "-", *refpath = NULL, *stdin_only[] = {"-"}, **inputs;
-	int c, ninputs, k, r, idx = 0;
-	br_writer *w;
-	br_vol *ref, *v, *o;
+	const char *out = "-", *refpath = NULL;
+	int c;
+	br_vol *ref;
 
 	br_tool_init("brats-uncrop", usage);
 	while ((c = getopt_long(argc, argv, BR_COMMON_SHORT "o:r:", longopts, NULL)) != -1) {
@@ -55,39 +64,7 @@ int main(int argc, char **argv)
 	/* only the reference's grid is needed */
 	free(ref->data);
 	ref->data = NULL;
-	inputs = optind < argc ? (const char **)(argv + optind) : stdin_only;
-	ninputs = optind < argc ? argc - optind : 1;
-	w = br_writer_open(out, br_opt.force);
-	if (w == NULL)
-		br_die(out, "%s", br_error());
-	for (k = 0; k < ninputs; k++) {
-		br_reader *rd = br_reader_open(inputs[k]);
-		if (rd == NULL) {
-			br_writer_abort(w);
-			br_die(inputs[k], "%s", br_error());
-		}
-		while ((r = br_reader_next(rd, &v)) == 1) {
-			idx++;
-			o = br_uncrop(v, ref);
-			if (o == NULL) {
-				br_writer_abort(w);
-				br_die(br_reader_path(rd), "record %d: %s", idx, br_error());
-			}
-			if (br_writer_put(w, o) < 0) {
-				br_writer_abort(w);
-				br_die(out, "%s", br_error());
-			}
-			br_vol_free(o);
-			br_vol_free(v);
-		}
-		if (r < 0) {
-			br_writer_abort(w);
-			br_die(br_reader_path(rd), "%s", br_error());
-		}
-		br_reader_close(rd);
-	}
-	if (br_writer_close(w) < 0)
-		br_die(out, "%s", br_error());
+	br_filter_records(out, argv + optind, argc - optind, uncrop_record, ref);
 	br_vol_free(ref);
 	return 0;
 }

@@ -112,17 +112,24 @@ fail:
 	return -1;
 }
 
+static br_vol *cc_record(br_vol *v, const char *path, int index, void *opts)
+{
+	int64_t st[4] = {0, 0, 0, 0};
+
+	if (filter_record(v, opts, st) < 0) {
+		br_vol_free(v);
+		return NULL;
+	}
+	br_msg(2, "%s: record %d: %lld components, %lld kept, %lld of %lld tumour voxels removed", path, index,
+	       (long long)st[0], (long long)st[1], (long long)st[2], (long long)st[3]);
+	return v;
+}
+
 int main(int argc, char **argv)
 {
 	struct filter_opts o = {26, 0.1, 0, 0, 0};
-	const char *out = "-", *outname;
-	br_writer *w = NULL;
-	br_reader *r;
-	br_vol *v;
-	int c, k, nin, rec;
-	int64_t st[4] = {0, 0, 0, 0};
-	static const char *stdin_only[] = {"-"};
-	const char **in;
+	const char *out = "-";
+	int c;
 
 	br_tool_init("cc-filter", usage);
 	while ((c = getopt_long(argc, argv, BR_COMMON_SHORT "c:r:km:o:", long_opts, NULL)) != -1) {
@@ -158,40 +165,6 @@ int main(int argc, char **argv)
 			br_bad_option(argv);
 		}
 	}
-	nin = argc - optind;
-	in = nin > 0 ? (const char **)(argv + optind) : stdin_only;
-	if (nin == 0)
-		nin = 1;
-
-	outname = strcmp(out, "-") == 0 ? "stdout" : out;
-	for (k = 0; k < nin; k++) /* a missing input fails before any output */
-		if (strcmp(in[k], "-") != 0 && access(in[k], R_OK) != 0)
-			br_die(in[k], "%s", strerror(errno));
-	w = br_writer_open(out, br_opt.force);
-	if (w == NULL)
-		br_die(outname, "%s", br_error());
-	for (k = 0; k < nin; k++) {
-		r = br_reader_open(in[k]);
-		if (r == NULL)
-			br_die(in[k], "%s", br_error());
-		for (rec = 1;; rec++) {
-			int got = br_reader_next(r, &v);
-			if (got == 0)
-				break;
-			if (got < 0)
-				br_die(in[k], "%s", br_error());
-			if (filter_record(v, &o, st) < 0)
-				br_die(in[k], "record %d: %s", rec, br_error());
-			br_msg(2, "%s: record %d: %lld components, %lld kept, %lld of %lld tumour voxels removed",
-			       br_reader_path(r), rec, (long long)st[0], (long long)st[1], (long long)st[2],
-			       (long long)st[3]);
-			if (br_writer_put(w, v) < 0)
-				br_die(outname, "%s", br_error());
-			br_vol_free(v);
-		}
-		br_reader_close(r);
-	}
-	if (br_writer_close(w) < 0)
-		br_die(outname, "%s", br_error());
+	br_filter_records(out, argv + optind, argc - optind, cc_record, &o);
 	return 0;
 }

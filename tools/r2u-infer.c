@@ -33,6 +33,67 @@ enum { OPT_PROB = 256, OPT_WT, OPT_TTA, OPT_BATCH, OPT_PREC };
 
 #define MAX_MODELS 16
 
+struct infer_job {
+	r2u **models;
+	int nm, prob, wt_only, tta, batch;
+	long nslices;
+};
+
+static br_vol *infer_record(br_vol *v, const char *path, int index, void *arg)
+{
+	struct infer_job *j = arg;
+	br_vol *o = NULL, *f;
+	char err[512];
+
+	if (v->dim[3] != 4) {
+		br_set_error("%lld channels, expected 4 (t1, t1ce, t2, flair)", (long long)v->dim[3]);
+		goto fail;
+	}
+	if (v->dim[0] % 8 != 0 || v->dim[1] % 8 != 0) {
+		br_set_error("slices of %lld x %lld, but both must be multiples of 8", (long long)v->dim[0],
+			     (long long)v->dim[1]);
+		goto fail;
+	}
+	if (v->dtype != BR_F32) {
+		f = br_vol_convert(v, BR_F32);
+		br_vol_free(v);
+		if ((v = f) == NULL)
+			return NULL;
+	}
+	if (br_vol_check_finite(v) < 0)
+		goto fail;
+	o = br_vol_like(v, BR_F32, 4);
+	if (o == NULL)
+		goto fail;
+	if (r2u_predict(j->models, j->nm, v, j->tta, j->batch, o->data, err, sizeof err) < 0) {
+		br_set_error("%s", err);
+		goto fail;
+	}
+	j->nslices += (long)v->dim[2];
+	if (j->prob) {
+		br_meta_set(o, BR_KEY_CONTENT, "prob");
+		br_meta_set(o, BR_KEY_CHANNELS, "wt ncr ed et");
+	} else {
+		br_vol *l = br_vol_like(v, BR_U8, 1);
+		if (l == NULL)
+			goto fail;
+		r2u_assemble(l->data, o->data, br_vol_nvox(v), j->wt_only);
+		br_vol_free(o);
+		o = l;
+		br_meta_set(o, BR_KEY_CONTENT, j->wt_only ? "mask" : "labels");
+		br_meta_del(o, BR_KEY_CHANNELS);
+	}
+	br_meta_del(o, BR_KEY_NORM);
+	br_msg(2, "%s: record %d (%s): %lld slices", path, index,
+	       br_meta_get(v, BR_KEY_CASE) ? br_meta_get(v, BR_KEY_CASE) : "-", (long long)v->dim[2]);
+	br_vol_free(v);
+	return o;
+fail:
+	br_vol_free(o);
+	br_vol_free(v);
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -45,14 +106,13 @@ int main(int argc, char **argv)
 		{"precision", required_argument, 0, OPT_PREC},
 		{0, 0, 0, 0},
 	};
-	const char *out = "-", *mpath[MAX_MODELS], *stdin_only[] = {"-"}, **inputs;
-	int c, nm = 0, prob = 0, wt_only = 0, tta = 0, batch = 0, prec = BR_PREC_DEFAULT, ninputs, k, r, idx = 0;
+	const char *out = "-", *mpath[MAX_MODELS];
+	int c, nm = 0, prob = 0, wt_only = 0, tta = 0, batch = 0, prec = BR_PREC_DEFAULT, k;
 	r2u *models[MAX_MODELS];
 	br_ctx *ctx;
-	br_writer *w;
 	char err[512], notice[640];
 	double t0;
-	long nslices = 0;
+	struct infer_job job = {0};
 
 	br_tool_init("r2u-infer", usage);
 	while ((c = getopt_long(argc, argv, BR_COMMON_SHORT "m:o:", longopts, NULL)) != -1) {
@@ -109,89 +169,15 @@ int main(int argc, char **argv)
 		if (r2u_load(models[k], mpath[k], NULL) < 0)
 			br_die(mpath[k], "%s", r2u_error(models[k]));
 	}
-	inputs = optind < argc ? (const char **)(argv + optind) : stdin_only;
-	ninputs = optind < argc ? argc - optind : 1;
-	w = br_writer_open(out, br_opt.force);
-	if (w == NULL)
-		br_die(out, "%s", br_error());
+	job.models = models;
+	job.nm = nm;
+	job.prob = prob;
+	job.wt_only = wt_only;
+	job.tta = tta;
+	job.batch = batch;
 	t0 = br_now();
-	for (k = 0; k < ninputs; k++) {
-		br_reader *rd = br_reader_open(inputs[k]);
-		br_vol *v, *o;
-		if (rd == NULL) {
-			br_writer_abort(w);
-			br_die(inputs[k], "%s", br_error());
-		}
-		while ((r = br_reader_next(rd, &v)) == 1) {
-			size_t nvox;
-			idx++;
-			if (v->dim[3] != 4) {
-				br_writer_abort(w);
-				br_die(br_reader_path(rd), "record %d has %lld channels, expected 4 (t1, t1ce, t2, flair)", idx,
-				       (long long)v->dim[3]);
-			}
-			if (v->dim[0] % 8 != 0 || v->dim[1] % 8 != 0) {
-				br_writer_abort(w);
-				br_die(br_reader_path(rd), "record %d: slices of %lld x %lld, but both must be multiples of 8",
-				       idx, (long long)v->dim[0], (long long)v->dim[1]);
-			}
-			if (v->dtype != BR_F32) {
-				br_vol *f = br_vol_convert(v, BR_F32);
-				br_vol_free(v);
-				if ((v = f) == NULL) {
-					br_writer_abort(w);
-					br_die(br_reader_path(rd), "record %d: %s", idx, br_error());
-				}
-			}
-			if (br_vol_check_finite(v) < 0) {
-				br_writer_abort(w);
-				br_die(br_reader_path(rd), "record %d: %s", idx, br_error());
-			}
-			nvox = br_vol_nvox(v);
-			o = br_vol_like(v, BR_F32, 4);
-			if (o == NULL) {
-				br_writer_abort(w);
-				br_die(NULL, "%s", br_error());
-			}
-			if (r2u_predict(models, nm, v, tta, batch, o->data, err, sizeof err) < 0) {
-				br_writer_abort(w);
-				br_die(br_reader_path(rd), "record %d: %s", idx, err);
-			}
-			nslices += v->dim[2];
-			if (prob) {
-				br_meta_set(o, BR_KEY_CONTENT, "prob");
-				br_meta_set(o, BR_KEY_CHANNELS, "wt ncr ed et");
-			} else {
-				br_vol *l = br_vol_like(v, BR_U8, 1);
-				if (l == NULL) {
-					br_writer_abort(w);
-					br_die(NULL, "%s", br_error());
-				}
-				r2u_assemble(l->data, o->data, nvox, wt_only);
-				br_vol_free(o);
-				o = l;
-				br_meta_set(o, BR_KEY_CONTENT, wt_only ? "mask" : "labels");
-				br_meta_del(o, BR_KEY_CHANNELS);
-			}
-			br_meta_del(o, BR_KEY_NORM);
-			if (br_writer_put(w, o) < 0) {
-				br_writer_abort(w);
-				br_die(out, "%s", br_error());
-			}
-			br_msg(2, "%s: record %d (%s): %lld slices", br_reader_path(rd), idx,
-			       br_meta_get(v, BR_KEY_CASE) ? br_meta_get(v, BR_KEY_CASE) : "-", (long long)v->dim[2]);
-			br_vol_free(o);
-			br_vol_free(v);
-		}
-		if (r < 0) {
-			br_writer_abort(w);
-			br_die(br_reader_path(rd), "%s", br_error());
-		}
-		br_reader_close(rd);
-	}
-	if (br_writer_close(w) < 0)
-		br_die(out, "%s", br_error());
-	br_msg(2, "%ld slices in %.2f s (%.1f slices/s)", nslices, br_now() - t0, nslices / (br_now() - t0));
+	br_filter_records(out, argv + optind, argc - optind, infer_record, &job);
+	br_msg(2, "%ld slices in %.2f s (%.1f slices/s)", job.nslices, br_now() - t0, job.nslices / (br_now() - t0));
 	for (k = 0; k < nm; k++)
 		r2u_free(models[k]);
 	br_ctx_free(ctx);

@@ -112,7 +112,7 @@ st.save("extra.st", w5, meta)
 w6 = dict(w); w6["enc2.block.unit.conv1.weight"] = w["enc2.block.unit.conv1.weight"][:, :4]
 st.save("shape.st", w6, meta)
 PY
-fails "record without 4 channels" 1 "^r2u-infer: three.nrrd: record 1 has 3 channels, expected 4" r2u-infer -q -m m.st three.nrrd
+fails "record without 4 channels" 1 "^r2u-infer: three.nrrd: record 1: 3 channels, expected 4" r2u-infer -q -m m.st three.nrrd
 fails "H/W not multiples of 8" 1 "^r2u-infer: odd.nrrd: record 1: slices of 44 x 44, but both must be multiples of 8" r2u-infer -q -m m.st odd.nrrd
 fails "infinite input" 1 "^r2u-infer: inf.nrrd: record 1: voxel \(1,2,3\) channel 0 is infinite" r2u-infer -q -m m.st inf.nrrd
 fails "truncated checkpoint" 1 "^r2u-infer: trunc.st: .*(truncated|do not fit)" r2u-infer -q -m trunc.st c0.nrrd
