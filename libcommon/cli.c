@@ -221,6 +221,22 @@ void br_progress_end(void)
 	}
 }
 
+int br_parse_choice(const char *arg, const char *opt, const char *const *choices)
+{
+	char list[512];
+	size_t len = 0;
+	int i, n;
+
+	for (n = 0; choices[n] != NULL; n++)
+		if (strcmp(arg, choices[n]) == 0)
+			return n;
+	list[0] = '\0';
+	for (i = 0; i < n && len < sizeof list; i++)
+		len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", i == 0 ? "" : i == n - 1 ? " or " : ", ",
+					choices[i]);
+	br_usage_error("%s: '%s' is not %s", opt, arg, list);
+}
+
 long br_parse_long(const char *s, const char *what, long lo, long hi)
 {
 	char *end;

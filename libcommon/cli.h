@@ -87,6 +87,10 @@ struct br_vol;
 typedef struct br_vol *(*br_record_fn)(struct br_vol *v, const char *path, int index, void *arg);
 void br_filter_records(const char *out, char *const *inputs, int ninputs, br_record_fn fn, void *arg);
 
+/* One of a fixed list of words (NULL-terminated) for option opt: its index,
+ * or exit 2 with "opt: 'arg' is not a, b or c". */
+int br_parse_choice(const char *arg, const char *opt, const char *const *choices);
+
 /* Number parsing for options: exit 2 with a message on a bad value. */
 long br_parse_long(const char *s, const char *what, long lo, long hi);
 double br_parse_double(const char *s, const char *what, double lo, double hi);

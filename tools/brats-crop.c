@@ -100,12 +100,7 @@ int main(int argc, char **argv)
 			break;
 		}
 		case OPT_CENTER:
-			if (strcmp(optarg, "grid") == 0)
-				brain_centre = 0;
-			else if (strcmp(optarg, "brain") == 0)
-				brain_centre = 1;
-			else
-				br_usage_error("--center: '%s' is not grid or brain", optarg);
+			brain_centre = br_parse_choice(optarg, "--center", (const char *const[]){"grid", "brain", NULL});
 			break;
 		case OPT_LABELS:
 			labels_year = (int)br_parse_long(optarg, "--labels", 2020, 2023);

@@ -91,14 +91,7 @@ int main(int argc, char **argv)
 			out = optarg;
 			break;
 		case OPT_AXIS:
-			if (strcmp(optarg, "x") == 0)
-				axis = 0;
-			else if (strcmp(optarg, "y") == 0)
-				axis = 1;
-			else if (strcmp(optarg, "z") == 0)
-				axis = 2;
-			else
-				br_usage_error("--axis: '%s' is not x, y or z", optarg);
+			axis = br_parse_choice(optarg, "--axis", (const char *const[]){"x", "y", "z", NULL});
 			break;
 		default:
 			br_bad_option(argv);

@@ -487,12 +487,7 @@ int main(int argc, char **argv)
 			out = optarg;
 			break;
 		case OPT_LABELS:
-			if (strcmp(optarg, "2020") == 0)
-				o.labels2023 = 0;
-			else if (strcmp(optarg, "2023") == 0)
-				o.labels2023 = 1;
-			else
-				br_usage_error("--labels: '%s' is not 2020 or 2023", optarg);
+			o.labels2023 = br_parse_choice(optarg, "--labels", (const char *const[]){"2020", "2023", NULL});
 			break;
 		case OPT_REGION:
 			o.regions = parse_regions(optarg);

@@ -126,12 +126,7 @@ int main(int argc, char **argv)
 			out = optarg;
 			break;
 		case OPT_MASK:
-			if (strcmp(optarg, "all") == 0)
-				mask_nonzero = 0;
-			else if (strcmp(optarg, "nonzero") == 0)
-				mask_nonzero = 1;
-			else
-				br_usage_error("--mask: '%s' is not all or nonzero", optarg);
+			mask_nonzero = br_parse_choice(optarg, "--mask", (const char *const[]){"all", "nonzero", NULL});
 			break;
 		case OPT_CLIP:
 			clip_p = br_parse_double(optarg, "--clip", 0, 49.999);

@@ -1612,23 +1612,13 @@ int main(int argc, char **argv)
 			seed = br_parse_long(optarg, "--seed", 0, INT64_MAX);
 			break;
 		case OPT_LAYOUT:
-			if (strcmp(optarg, "brats2020") == 0)
-				L.y2023 = 0;
-			else if (strcmp(optarg, "brats2023") == 0)
-				L.y2023 = 1;
-			else
-				br_usage_error("--layout: '%s' is not brats2020 or brats2023", optarg);
+			L.y2023 = br_parse_choice(optarg, "--layout", (const char *const[]){"brats2020", "brats2023", NULL});
 			break;
 		case OPT_FIRST:
 			first = br_parse_long(optarg, "--first", 0, 99999);
 			break;
 		case OPT_SIZE:
-			if (strcmp(optarg, "full") == 0)
-				L.small = 0;
-			else if (strcmp(optarg, "small") == 0)
-				L.small = 1;
-			else
-				br_usage_error("--size: '%s' is not small or full", optarg);
+			L.small = br_parse_choice(optarg, "--size", (const char *const[]){"full", "small", NULL});
 			break;
 		case OPT_TUMOURS:
 			parse_tumours(optarg, &tmin, &tmax);

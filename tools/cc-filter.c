@@ -151,12 +151,7 @@ int main(int argc, char **argv)
 			o.min_voxels = br_parse_long(optarg, "--min-voxels", 0, (long)1 << 40);
 			break;
 		case OPT_LABELS:
-			if (strcmp(optarg, "2020") == 0)
-				o.labels2023 = 0;
-			else if (strcmp(optarg, "2023") == 0)
-				o.labels2023 = 1;
-			else
-				br_usage_error("--labels: '%s' is not 2020 or 2023", optarg);
+			o.labels2023 = br_parse_choice(optarg, "--labels", (const char *const[]){"2020", "2023", NULL});
 			break;
 		case 'o':
 			out = optarg;

@@ -140,8 +140,8 @@ int main(int argc, char **argv)
 			batch = (int)br_parse_long(optarg, "--batch", 1, 4096);
 			break;
 		case OPT_PREC:
-			if ((prec = br_precision_from_name(optarg)) < 0)
-				br_usage_error("--precision: '%s' is not fp32, tf32 or bf16", optarg);
+			br_parse_choice(optarg, "--precision", (const char *const[]){"fp32", "tf32", "bf16", NULL});
+			prec = br_precision_from_name(optarg);
 			break;
 		default:
 			br_bad_option(argv);

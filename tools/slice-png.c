@@ -404,11 +404,7 @@ int main(int argc, char **argv)
 			set_plane(&plane, &slice, BR_SAGITTAL, optarg, "--sagittal");
 			break;
 		case OPT_VIEW:
-			for (view_given = 0; view_given < 3; view_given++)
-				if (strcmp(optarg, plane_name[view_given]) == 0)
-					break;
-			if (view_given == 3)
-				br_usage_error("--view: '%s' is not axial, coronal or sagittal", optarg);
+			view_given = br_parse_choice(optarg, "--view", (const char *const[]){"axial", "coronal", "sagittal", NULL});
 			break;
 		case OPT_MONTAGE: {
 			char *end, *xp;
@@ -452,12 +448,7 @@ int main(int argc, char **argv)
 			zoom = br_parse_double(optarg, "--zoom", 0.05, 32);
 			break;
 		case OPT_LABELS:
-			if (strcmp(optarg, "2020") == 0)
-				labels2023 = 0;
-			else if (strcmp(optarg, "2023") == 0)
-				labels2023 = 1;
-			else
-				br_usage_error("--labels: '%s' is not 2020 or 2023", optarg);
+			labels2023 = br_parse_choice(optarg, "--labels", (const char *const[]){"2020", "2023", NULL});
 			break;
 		default:
 			br_bad_option(argv);
