@@ -295,6 +295,19 @@ static void misc(void)
 	br_vol_free(v);
 }
 
+/* a safetensors file of a given header and 8 bytes of data */
+static void write_st(const char *name, const char *header)
+{
+	uint64_t n = strlen(header);
+	float data[2] = {1, 2};
+	FILE *f = fopen(path(name), "wb");
+
+	fwrite(&n, 8, 1, f);
+	fputs(header, f);
+	fwrite(data, 4, 2, f);
+	fclose(f);
+}
+
 static void safetensors(void)
 {
 	br_st_writer *w = br_st_writer_new();
@@ -302,7 +315,6 @@ static void safetensors(void)
 	int64_t sa[2] = {2, 3}, sb[1] = {1};
 	br_st *st;
 	const br_st_tensor *t;
-	FILE *f;
 	int ok;
 
 	br_st_add_f32(w, "a.weight", a, 2, sa);
@@ -316,37 +328,14 @@ static void safetensors(void)
 	tap(ok, "safetensors round trip (names, shapes, data, metadata, 8-byte aligned data)");
 	if (ok)
 		br_st_free(st);
-	/* overlapping offsets, offsets past the end, bad JSON */
-	f = fopen(path("bad.safetensors"), "wb");
-	{
-		const char *h = "{\"x\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"y\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}";
-		uint64_t n = strlen(h);
-		fwrite(&n, 8, 1, f);
-		fputs(h, f);
-		fwrite(a, 4, 2, f);
-	}
-	fclose(f);
+	/* overlapping offsets, offsets past the end, shapes that disagree */
+	write_st("bad.safetensors", "{\"x\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},"
+				    "\"y\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}");
 	tap(br_st_read(path("bad.safetensors")) == NULL && strstr(br_error(), "overlap"), "safetensors: overlapping tensors refused");
-	f = fopen(path("past.safetensors"), "wb");
-	{
-		const char *h = "{\"x\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}";
-		uint64_t n = strlen(h);
-		fwrite(&n, 8, 1, f);
-		fputs(h, f);
-		fwrite(a, 4, 2, f);
-	}
-	fclose(f);
+	write_st("past.safetensors", "{\"x\":{\"dtype\":\"F32\",\"shape\":[4],\"data_offsets\":[0,16]}}");
 	tap(br_st_read(path("past.safetensors")) == NULL && strstr(br_error(), "do not fit"),
 	    "safetensors: data past the end of the file refused");
-	f = fopen(path("shape.safetensors"), "wb");
-	{
-		const char *h = "{\"x\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}";
-		uint64_t n = strlen(h);
-		fwrite(&n, 8, 1, f);
-		fputs(h, f);
-		fwrite(a, 4, 2, f);
-	}
-	fclose(f);
+	write_st("shape.safetensors", "{\"x\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}");
 	tap(br_st_read(path("shape.safetensors")) == NULL, "safetensors: shape and offsets that disagree refused");
 }
 
