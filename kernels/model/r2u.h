@@ -1,5 +1,5 @@
 /*
- * r2u.h - the R2U-MTDS network of ../spec/MODEL.md, written only against
+ * r2u.h - the R2U-MTDS network of doc/MODEL.md, written only against
  * the public kernel API (kernels.h), so that it runs unchanged on either
  * backend.  Shared by r2u-train and r2u-infer.
  *
