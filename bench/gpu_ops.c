@@ -20,9 +20,6 @@
 #include <time.h>
 
 #include "kernels.h"
-#ifdef BR_WITH_CUDA
-#include "backend.h"
-#endif
 
 static br_ctx *ctx;
 static int train;
@@ -368,15 +365,14 @@ int main(int argc, char **argv)
 	}
 	if (N < 0)
 		N = train ? 32 : 155;
-#ifdef BR_WITH_CUDA
-	if (br_cuda_device_count() < 1) {
+	if (!br_cuda_built()) {
+		fprintf(stderr, "gpu_ops: built without CUDA\n");
+		return 0;
+	}
+	if (br_device_count(BR_DEV_CUDA) < 1) {
 		fprintf(stderr, "gpu_ops: no CUDA device\n");
 		return 0;
 	}
-#else
-	fprintf(stderr, "gpu_ops: built without CUDA\n");
-	return 0;
-#endif
 	ctx = br_ctx_new("cuda", 0, prec, err, sizeof err);
 	if (ctx == NULL) {
 		fprintf(stderr, "gpu_ops: %s\n", err);

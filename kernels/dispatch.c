@@ -64,6 +64,17 @@ int br_cuda_built(void)
 #endif
 }
 
+int br_device_count(int device)
+{
+	if (device == BR_DEV_CPU)
+		return 1;
+#ifdef BR_WITH_CUDA
+	if (device == BR_DEV_CUDA)
+		return br_cuda_device_count();
+#endif
+	return 0;
+}
+
 static int parse_device(const char *s, int *dev, int *index, char *err, size_t errlen)
 {
 	char *end;

@@ -94,6 +94,9 @@ const char *br_ctx_describe(const br_ctx *ctx);  /* "cpu (2 threads)", "cuda:0 N
 int br_ctx_threads(const br_ctx *ctx);
 int br_ctx_precision(const br_ctx *ctx);          /* the precision in effect */
 int br_cuda_built(void);                          /* 1 when built with the CUDA backend */
+/* Devices of this kind (enum br_device) usable by this build: 1 for the CPU,
+ * the number of GPUs the CUDA backend can use (0 without CUDA, driver or GPU). */
+int br_device_count(int device);
 int br_sync(br_ctx *ctx);
 
 /* Per-op timing: when on, every op below is timed (wall clock on the CPU,
