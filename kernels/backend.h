@@ -1,10 +1,14 @@
 /*
  * backend.h - what a backend provides to kernels/dispatch.c (internal).
  *
- * A backend is one table of function pointers with the same signatures as
- * the public functions of kernels.h.  dispatch.c owns struct br_ctx, picks
- * the table, and times each call when profiling is on.  Backends keep their
- * own state behind ctx->priv.
+ * A backend is one table (struct br_backend): a few services (set-up,
+ * memory, profiling hooks) and one entry per op of kernels.h.  The ops are
+ * written down once, in BR_OPS below; the op ids, their names, the table's
+ * fields, the backends' entry prototypes (cpu_<op> in cpu/cpu.h, cu_<op> in
+ * cuda/common.cuh) and both tables are generated from it.  dispatch.c owns
+ * struct br_ctx, checks every op's arguments, picks the table and times
+ * each call when profiling is on; a backend's entry only computes.  Backends
+ * keep their own state behind ctx->priv.
  */
 #ifndef BR_BACKEND_H
 #define BR_BACKEND_H
@@ -17,39 +21,92 @@
 extern "C" {
 #endif
 
-/* One id per timed op (the order of br_op_names in dispatch.c). */
-enum br_op {
-	BR_OP_CONV2D_FWD,
-	BR_OP_CONV2D_BWD,
-	BR_OP_CONVT_FWD,
-	BR_OP_CONVT_BWD,
-	BR_OP_BN_STATS,
-	BR_OP_BN_FOLD,
-	BR_OP_BN_RELU_BWD,
-	BR_OP_RELU_BWD,
-	BR_OP_ADD,
-	BR_OP_ACC,
-	BR_OP_MAXPOOL_FWD,
-	BR_OP_MAXPOOL_BWD,
-	BR_OP_CONCAT_FWD,
-	BR_OP_CONCAT_BWD,
-	BR_OP_UPSAMPLE_FWD,
-	BR_OP_UPSAMPLE_BWD,
-	BR_OP_GATE_FWD,
-	BR_OP_GATE_BWD,
-	BR_OP_AVGPOOL_FWD,
-	BR_OP_AVGPOOL_BWD,
-	BR_OP_SCALE_FWD,
-	BR_OP_SCALE_BWD,
-	BR_OP_LINEAR_FWD,
-	BR_OP_LINEAR_BWD,
-	BR_OP_VEC,
-	BR_OP_DROPOUT,
-	BR_OP_LOSS,
-	BR_OP_ADAM,
-	BR_OP_COPY,
-	BR_OP_COUNT
-};
+/*
+ * The op list.  X(name, timer, (parameter types)), one line per public op:
+ *   name   br_<name> in kernels.h, the field <name> of struct br_backend,
+ *          the entries cpu_<name> and cu_<name>, the id BR_OP_<name>;
+ *   timer  the row of br_prof_report that adds up its time (ops may share);
+ *   types  the parameter types of br_<name> as kernels.h declares it (the
+ *          redeclaration below makes the compiler refuse a disagreement).
+ * The order is the order of the profiling table.  Adding an op: doc/HACKING.md.
+ */
+#define BR_OPS(X)                                                                                                      \
+	X(conv2d_forward, "conv2d_forward",                                                                            \
+	  (br_ctx *, br_tensor *, const br_tensor *, const float *, const float *, int, const br_preact *))            \
+	X(conv2d_backward, "conv2d_backward",                                                                          \
+	  (br_ctx *, br_tensor *, float *, float *, const br_tensor *, const br_tensor *, const float *, int,         \
+	   const br_preact *, int))                                                                                    \
+	X(convt2x2_forward, "convt2x2_forward",                                                                        \
+	  (br_ctx *, br_tensor *, const br_tensor *, const float *, const float *))                                    \
+	X(convt2x2_backward, "convt2x2_backward",                                                                      \
+	  (br_ctx *, br_tensor *, float *, float *, const br_tensor *, const br_tensor *, const float *, int))         \
+	X(bn_train_stats, "bn_train_stats",                                                                            \
+	  (br_ctx *, float *, float *, float *, float *, float *, float *, const br_tensor *, const float *,           \
+	   const float *, float, float))                                                                               \
+	X(bn_infer_fold, "bn_infer_fold",                                                                              \
+	  (br_ctx *, float *, float *, const float *, const float *, const float *, const float *, int, float))        \
+	X(bn_relu_backward, "bn_relu_backward",                                                                        \
+	  (br_ctx *, br_tensor *, float *, float *, const br_tensor *, const br_tensor *, const float *,               \
+	   const float *, const float *, const float *, float, int))                                                   \
+	X(relu_backward, "relu_backward", (br_ctx *, br_tensor *, const br_tensor *, const br_tensor *, int))          \
+	X(add, "add", (br_ctx *, br_tensor *, const br_tensor *, const br_tensor *))                                   \
+	X(acc, "acc", (br_ctx *, br_tensor *, const br_tensor *))                                                      \
+	X(maxpool2_forward, "maxpool2_forward", (br_ctx *, br_tensor *, const br_tensor *))                            \
+	X(maxpool2_backward, "maxpool2_backward", (br_ctx *, br_tensor *, const br_tensor *, const br_tensor *, int))  \
+	X(concat_forward, "concat_forward", (br_ctx *, br_tensor *, const br_tensor *, const br_tensor *))             \
+	X(concat_backward, "concat_backward", (br_ctx *, br_tensor *, br_tensor *, const br_tensor *, int, int))       \
+	X(upsample_forward, "upsample_forward", (br_ctx *, br_tensor *, const br_tensor *, int))                       \
+	X(upsample_backward, "upsample_backward", (br_ctx *, br_tensor *, const br_tensor *, int, int))                \
+	X(gate_forward, "gate_forward", (br_ctx *, br_tensor *, const br_tensor *, const br_tensor *))                 \
+	X(gate_backward, "gate_backward",                                                                              \
+	  (br_ctx *, br_tensor *, br_tensor *, const br_tensor *, const br_tensor *, const br_tensor *, int))          \
+	X(avgpool_forward, "avgpool_forward", (br_ctx *, float *, const br_tensor *))                                  \
+	X(avgpool_backward, "avgpool_backward", (br_ctx *, br_tensor *, const float *, int))                           \
+	X(scale_forward, "scale_forward", (br_ctx *, br_tensor *, const br_tensor *, const float *))                   \
+	X(scale_backward, "scale_backward",                                                                            \
+	  (br_ctx *, br_tensor *, float *, const br_tensor *, const br_tensor *, const float *, int))                  \
+	X(linear_forward, "linear_forward",                                                                            \
+	  (br_ctx *, float *, const float *, const float *, const float *, int, int, int))                            \
+	X(linear_backward, "linear_backward",                                                                          \
+	  (br_ctx *, float *, float *, float *, const float *, const float *, const float *, int, int, int))          \
+	X(vec_relu_forward, "vec_activation", (br_ctx *, float *, const float *, size_t))                              \
+	X(vec_relu_backward, "vec_activation", (br_ctx *, float *, const float *, const float *, size_t))              \
+	X(vec_sigmoid_forward, "vec_activation", (br_ctx *, float *, const float *, size_t))                           \
+	X(vec_sigmoid_backward, "vec_activation", (br_ctx *, float *, const float *, const float *, size_t))           \
+	X(dropout_forward, "dropout", (br_ctx *, float *, const float *, size_t, float, uint64_t))                     \
+	X(dropout_backward, "dropout", (br_ctx *, float *, const float *, size_t, float, uint64_t))                    \
+	X(loss_bce_dice, "loss_bce_dice",                                                                              \
+	  (br_ctx *, float *, br_tensor *, const br_tensor *, const uint8_t *, int, float))                            \
+	X(adam_step, "adam_step",                                                                                      \
+	  (br_ctx *, float *, const float *, float *, float *, size_t, float, float, float, float, int))              \
+	X(count_nonfinite, "vec_activation", (br_ctx *, size_t *, const float *, size_t))                              \
+	X(memset0, "memcpy", (br_ctx *, void *, size_t))                                                               \
+	X(memcpy_h2d, "memcpy", (br_ctx *, void *, const void *, size_t))                                              \
+	X(memcpy_d2h, "memcpy", (br_ctx *, void *, const void *, size_t))                                              \
+	X(memcpy_d2d, "memcpy", (br_ctx *, void *, const void *, size_t))                                              \
+	X(tensor_upload, "memcpy", (br_ctx *, br_tensor *, const float *))                                             \
+	X(tensor_download, "memcpy", (br_ctx *, float *, const br_tensor *))
+
+/* One id per op: BR_OP_conv2d_forward, ... */
+#define BR_OP_ID_(name, timer, types) BR_OP_##name,
+enum br_op { BR_OPS(BR_OP_ID_) BR_OP_COUNT };
+#undef BR_OP_ID_
+
+/* The type of each op, br_<name>_fn, and the public function redeclared
+ * with it: a list entry that disagrees with kernels.h does not compile. */
+#define BR_OP_TYPE_(name, timer, types)                                                                                \
+	typedef int br_##name##_fn types;                                                                              \
+	br_##name##_fn br_##name;
+BR_OPS(BR_OP_TYPE_)
+#undef BR_OP_TYPE_
+
+/* A backend's entry prototypes: BR_OP_ENTRIES(cpu) declares cpu_conv2d_forward, ... */
+#define BR_OP_ENTRY_(prefix, name) br_##name##_fn prefix##_##name;
+#define BR_OP_ENTRY_CPU_(name, timer, types) BR_OP_ENTRY_(cpu, name)
+#define BR_OP_ENTRY_CU_(name, timer, types) BR_OP_ENTRY_(cu, name)
+/* A backend's table entries, designated: .conv2d_forward = cpu_conv2d_forward, ... */
+#define BR_OP_INIT_CPU_(name, timer, types) .name = cpu_##name,
+#define BR_OP_INIT_CU_(name, timer, types) .name = cu_##name,
 
 struct br_backend {
 	const char *name;
@@ -62,64 +119,19 @@ struct br_backend {
 	void (*free)(br_ctx *ctx, void *p);
 	void *(*host_alloc)(br_ctx *ctx, size_t bytes);
 	void (*host_free)(br_ctx *ctx, void *p);
-	int (*memset0)(br_ctx *ctx, void *p, size_t bytes);
-	int (*memcpy_h2d)(br_ctx *ctx, void *dst, const void *src, size_t bytes);
-	int (*memcpy_d2h)(br_ctx *ctx, void *dst, const void *src, size_t bytes);
-	int (*memcpy_d2d)(br_ctx *ctx, void *dst, const void *src, size_t bytes);
 	size_t (*tensor_bytes)(const br_ctx *ctx, int n, int c, int h, int w);
-	int (*tensor_upload)(br_ctx *ctx, br_tensor *t, const float *host);
-	int (*tensor_download)(br_ctx *ctx, float *host, const br_tensor *t);
 
 	/* Profiling hooks; NULL means dispatch uses the host wall clock (after a
-	 * br_sync on both ends).  begin/end bracket one op; collect adds the
-	 * milliseconds of every finished bracket into ms[BR_OP_COUNT]. */
+	 * br_sync on both ends).  begin/end bracket one op (enum br_op); collect
+	 * adds the milliseconds of every finished bracket into ms[BR_OP_COUNT]. */
 	void (*prof_begin)(br_ctx *ctx, int op);
 	void (*prof_end)(br_ctx *ctx, int op);
 	int (*prof_collect)(br_ctx *ctx, double *ms);
 
-	int (*conv2d_forward)(br_ctx *, br_tensor *, const br_tensor *, const float *, const float *, int,
-			      const br_preact *);
-	int (*conv2d_backward)(br_ctx *, br_tensor *, float *, float *, const br_tensor *, const br_tensor *,
-			       const float *, int, const br_preact *, int);
-	int (*convt2x2_forward)(br_ctx *, br_tensor *, const br_tensor *, const float *, const float *);
-	int (*convt2x2_backward)(br_ctx *, br_tensor *, float *, float *, const br_tensor *, const br_tensor *,
-				 const float *, int);
-	int (*bn_train_stats)(br_ctx *, float *, float *, float *, float *, float *, float *, const br_tensor *,
-			      const float *, const float *, float, float);
-	int (*bn_infer_fold)(br_ctx *, float *, float *, const float *, const float *, const float *,
-			     const float *, int, float);
-	int (*bn_relu_backward)(br_ctx *, br_tensor *, float *, float *, const br_tensor *, const br_tensor *,
-				const float *, const float *, const float *, const float *, float, int);
-	int (*relu_backward)(br_ctx *, br_tensor *, const br_tensor *, const br_tensor *, int);
-	int (*add)(br_ctx *, br_tensor *, const br_tensor *, const br_tensor *);
-	int (*acc)(br_ctx *, br_tensor *, const br_tensor *);
-	int (*maxpool2_forward)(br_ctx *, br_tensor *, const br_tensor *);
-	int (*maxpool2_backward)(br_ctx *, br_tensor *, const br_tensor *, const br_tensor *, int);
-	int (*concat_forward)(br_ctx *, br_tensor *, const br_tensor *, const br_tensor *);
-	int (*concat_backward)(br_ctx *, br_tensor *, br_tensor *, const br_tensor *, int, int);
-	int (*upsample_forward)(br_ctx *, br_tensor *, const br_tensor *, int);
-	int (*upsample_backward)(br_ctx *, br_tensor *, const br_tensor *, int, int);
-	int (*gate_forward)(br_ctx *, br_tensor *, const br_tensor *, const br_tensor *);
-	int (*gate_backward)(br_ctx *, br_tensor *, br_tensor *, const br_tensor *, const br_tensor *,
-			     const br_tensor *, int);
-	int (*avgpool_forward)(br_ctx *, float *, const br_tensor *);
-	int (*avgpool_backward)(br_ctx *, br_tensor *, const float *, int);
-	int (*scale_forward)(br_ctx *, br_tensor *, const br_tensor *, const float *);
-	int (*scale_backward)(br_ctx *, br_tensor *, float *, const br_tensor *, const br_tensor *,
-			      const float *, int);
-	int (*linear_forward)(br_ctx *, float *, const float *, const float *, const float *, int, int, int);
-	int (*linear_backward)(br_ctx *, float *, float *, float *, const float *, const float *,
-			       const float *, int, int, int);
-	int (*vec_relu_forward)(br_ctx *, float *, const float *, size_t);
-	int (*vec_relu_backward)(br_ctx *, float *, const float *, const float *, size_t);
-	int (*vec_sigmoid_forward)(br_ctx *, float *, const float *, size_t);
-	int (*vec_sigmoid_backward)(br_ctx *, float *, const float *, const float *, size_t);
-	int (*dropout_forward)(br_ctx *, float *, const float *, size_t, float, uint64_t);
-	int (*dropout_backward)(br_ctx *, float *, const float *, size_t, float, uint64_t);
-	int (*loss_bce_dice)(br_ctx *, float *, br_tensor *, const br_tensor *, const uint8_t *, int, float);
-	int (*adam_step)(br_ctx *, float *, const float *, float *, float *, size_t, float, float, float,
-			 float, int);
-	int (*count_nonfinite)(br_ctx *, size_t *, const float *, size_t);
+	/* the ops: br_<name>_fn *<name>, called with arguments already checked */
+#define BR_OP_FIELD_(name, timer, types) br_##name##_fn *name;
+	BR_OPS(BR_OP_FIELD_)
+#undef BR_OP_FIELD_
 };
 
 struct br_ctx {
@@ -144,10 +156,6 @@ int br_ctx_fail(br_ctx *ctx, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)))
 #endif
 	;
-
-/* Shape checks shared by the backends: return -1 with a message on mismatch. */
-int br_check_same(br_ctx *ctx, const char *op, const br_tensor *a, const br_tensor *b);
-int br_check_shape(br_ctx *ctx, const char *op, const br_tensor *t, int n, int c, int h, int w);
 
 extern const struct br_backend br_backend_cpu;
 #ifdef BR_WITH_CUDA

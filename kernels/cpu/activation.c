@@ -3,10 +3,6 @@
 
 int cpu_vec_relu_forward(br_ctx *ctx, float *y, const float *x, size_t n)
 {
-	if (n == 0)
-		return 0;
-	if (cpu_check_p(ctx, "vec_relu_forward", y, "y") < 0 || cpu_check_p(ctx, "vec_relu_forward", x, "x") < 0)
-		return -1;
 #pragma omp parallel for simd num_threads(cpu_nt(ctx, n, 1 << 15)) schedule(static)
 	for (size_t i = 0; i < n; i++)
 		{
@@ -19,11 +15,6 @@ int cpu_vec_relu_forward(br_ctx *ctx, float *y, const float *x, size_t n)
 /* dx = dy * (x > 0), written */
 int cpu_vec_relu_backward(br_ctx *ctx, float *dx, const float *dy, const float *x, size_t n)
 {
-	if (n == 0)
-		return 0;
-	if (cpu_check_p(ctx, "vec_relu_backward", dx, "dx") < 0 || cpu_check_p(ctx, "vec_relu_backward", dy, "dy") < 0 ||
-	    cpu_check_p(ctx, "vec_relu_backward", x, "x") < 0)
-		return -1;
 #pragma omp parallel for simd num_threads(cpu_nt(ctx, n, 1 << 15)) schedule(static)
 	for (size_t i = 0; i < n; i++)
 		{
@@ -35,10 +26,6 @@ int cpu_vec_relu_backward(br_ctx *ctx, float *dx, const float *dy, const float *
 
 int cpu_vec_sigmoid_forward(br_ctx *ctx, float *y, const float *x, size_t n)
 {
-	if (n == 0)
-		return 0;
-	if (cpu_check_p(ctx, "vec_sigmoid_forward", y, "y") < 0 || cpu_check_p(ctx, "vec_sigmoid_forward", x, "x") < 0)
-		return -1;
 #pragma omp parallel for num_threads(cpu_nt(ctx, n, 1 << 15)) schedule(static)
 	for (size_t i = 0; i < n; i += 4096)
 		cpu_sigmoid_n(y + i, x + i, n - i < 4096 ? n - i : 4096);
@@ -48,11 +35,6 @@ int cpu_vec_sigmoid_forward(br_ctx *ctx, float *y, const float *x, size_t n)
 /* dx = dy * y (1 - y), y the forward's output; written */
 int cpu_vec_sigmoid_backward(br_ctx *ctx, float *dx, const float *dy, const float *y, size_t n)
 {
-	if (n == 0)
-		return 0;
-	if (cpu_check_p(ctx, "vec_sigmoid_backward", dx, "dx") < 0 ||
-	    cpu_check_p(ctx, "vec_sigmoid_backward", dy, "dy") < 0 || cpu_check_p(ctx, "vec_sigmoid_backward", y, "y") < 0)
-		return -1;
 #pragma omp parallel for simd num_threads(cpu_nt(ctx, n, 1 << 15)) schedule(static)
 	for (size_t i = 0; i < n; i++)
 		dx[i] = dy[i] * y[i] * (1.0f - y[i]);

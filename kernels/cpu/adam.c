@@ -7,17 +7,11 @@
 int cpu_adam_step(br_ctx *ctx, float *p, const float *g, float *m, float *v, size_t n, float lr, float b1, float b2,
 		  float eps, int t)
 {
-	const char *op = "adam_step";
 	double bc1, bc2;
 	float step, sbc2, a1, a2;
 
 	if (n == 0)
 		return 0;
-	if (cpu_check_p(ctx, op, p, "p") < 0 || cpu_check_p(ctx, op, g, "g") < 0 || cpu_check_p(ctx, op, m, "m") < 0 ||
-	    cpu_check_p(ctx, op, v, "v") < 0)
-		return -1;
-	if (t < 1)
-		return br_ctx_fail(ctx, "%s: step %d (>= 1)", op, t);
 	bc1 = 1.0 - pow((double)b1, (double)t);
 	bc2 = 1.0 - pow((double)b2, (double)t);
 	step = (float)((double)lr / bc1);

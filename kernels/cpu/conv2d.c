@@ -20,27 +20,13 @@ static int use_reference(const br_ctx *ctx, size_t macs)
 	return macs < 20000;
 }
 
-static int check(br_ctx *ctx, const char *op, const br_tensor *x, const br_tensor *y, int kk, const float *w, int k)
-{
-	if (cpu_check_t(ctx, op, x, "x") < 0 || cpu_check_p(ctx, op, w, "w") < 0)
-		return -1;
-	if (k != 1 && k != 3)
-		return br_ctx_fail(ctx, "%s: kernel size %d (1 or 3)", op, k);
-	if (y != NULL && (cpu_check_t(ctx, op, y, "y") < 0 || br_check_shape(ctx, op, y, x->n, y->c, x->h, x->w) < 0))
-		return -1;
-	return 0;
-}
-
 /* y: (N,K,H,W)  x: (N,C,H,W)  w: (K,C,k,k)  b: (K) or NULL */
 int cpu_conv2d_forward(br_ctx *ctx, br_tensor *y, const br_tensor *x, const float *w, const float *b, int k,
 		       const br_preact *pre)
 {
-	const char *op = "conv2d_forward";
-	struct cpu_pre p;
+	struct cpu_pre p = cpu_pre_of(pre);
 	int n, c, kk, h, wd;
 
-	if (check(ctx, op, x, y, 0, w, k) < 0 || cpu_pre_get(ctx, op, &p, pre) < 0)
-		return -1;
 	n = x->n;
 	c = x->c;
 	kk = y->c;
@@ -59,15 +45,10 @@ int cpu_conv2d_forward(br_ctx *ctx, br_tensor *y, const br_tensor *x, const floa
 int cpu_conv2d_backward(br_ctx *ctx, br_tensor *da, float *dw, float *db, const br_tensor *dy, const br_tensor *x,
 			const float *w, int k, const br_preact *pre, int accum)
 {
-	const char *op = "conv2d_backward";
 	static const struct cpu_pre none = { NULL, NULL, 0 };
-	struct cpu_pre p;
+	struct cpu_pre p = cpu_pre_of(pre);
 	int n, c, kk, h, wd;
 
-	if (check(ctx, op, x, dy, 0, w, k) < 0 || cpu_pre_get(ctx, op, &p, pre) < 0)
-		return -1;
-	if (da != NULL && (cpu_check_t(ctx, op, da, "da") < 0 || br_check_same(ctx, op, da, x) < 0))
-		return -1;
 	n = x->n;
 	c = x->c;
 	kk = dy->c;

@@ -72,12 +72,8 @@ static void ref_backward(float *dx, float *dw, float *db, const float *dy, const
 /* y: (N,K,2H,2W)  x: (N,C,H,W)  w: (C,K,2,2)  b: (K) or NULL */
 int cpu_convt2x2_forward(br_ctx *ctx, br_tensor *y, const br_tensor *x, const float *w, const float *b)
 {
-	const char *op = "convt2x2_forward";
 	static const struct cpu_pre none = { NULL, NULL, 0 };
 
-	if (cpu_check_t(ctx, op, y, "y") < 0 || cpu_check_t(ctx, op, x, "x") < 0 || cpu_check_p(ctx, op, w, "w") < 0 ||
-	    br_check_shape(ctx, op, y, x->n, y->c, 2 * x->h, 2 * x->w) < 0)
-		return -1;
 	if (cpu_priv(ctx)->reference == 1) {
 		ref_forward(cpu_f(y), cpu_f(x), w, b, x->n, x->c, y->c, x->h, x->w);
 		return 0;
@@ -91,16 +87,9 @@ int cpu_convt2x2_forward(br_ctx *ctx, br_tensor *y, const br_tensor *x, const fl
 int cpu_convt2x2_backward(br_ctx *ctx, br_tensor *dx, float *dw, float *db, const br_tensor *dy, const br_tensor *x,
 			  const float *w, int accum)
 {
-	const char *op = "convt2x2_backward";
 	static const struct cpu_pre none = { NULL, NULL, 0 };
 	int n, c, kk, h, wd;
 
-	if (cpu_check_t(ctx, op, dy, "dy") < 0 || cpu_check_t(ctx, op, x, "x") < 0 ||
-	    br_check_shape(ctx, op, dy, x->n, dy->c, 2 * x->h, 2 * x->w) < 0)
-		return -1;
-	if (dx != NULL && (cpu_check_t(ctx, op, dx, "dx") < 0 || br_check_same(ctx, op, dx, x) < 0 ||
-			   cpu_check_p(ctx, op, w, "w") < 0))
-		return -1;
 	n = x->n;
 	c = x->c;
 	kk = dy->c;

@@ -96,36 +96,6 @@ void *cpu_ws(br_ctx *ctx, size_t bytes)
 	return q;
 }
 
-int cpu_check_t(br_ctx *ctx, const char *op, const br_tensor *t, const char *name)
-{
-	if (t == NULL || t->data == NULL)
-		return br_ctx_fail(ctx, "%s: %s is NULL", op, name);
-	if (t->n <= 0 || t->c <= 0 || t->h <= 0 || t->w <= 0)
-		return br_ctx_fail(ctx, "%s: %s has shape (%d,%d,%d,%d)", op, name, t->n, t->c, t->h, t->w);
-	return 0;
-}
-
-int cpu_check_p(br_ctx *ctx, const char *op, const void *p, const char *name)
-{
-	if (p == NULL)
-		return br_ctx_fail(ctx, "%s: %s is NULL", op, name);
-	return 0;
-}
-
-int cpu_pre_get(br_ctx *ctx, const char *op, struct cpu_pre *p, const br_preact *pre)
-{
-	p->scale = p->shift = NULL;
-	p->relu = 0;
-	if (pre == NULL)
-		return 0;
-	if ((pre->scale == NULL) != (pre->shift == NULL))
-		return br_ctx_fail(ctx, "%s: pre-activation needs both scale and shift, or neither", op);
-	p->scale = pre->scale;
-	p->shift = pre->shift;
-	p->relu = pre->relu != 0;
-	return 0;
-}
-
 /* ---- memory ---- */
 
 static void *cpu_malloc(br_ctx *ctx, size_t bytes)
@@ -143,25 +113,23 @@ static void *cpu_malloc(br_ctx *ctx, size_t bytes)
 
 static void cpu_free(br_ctx *ctx, void *p) { free(p); }
 
-static int cpu_memset0(br_ctx *ctx, void *p, size_t bytes)
+int cpu_memset0(br_ctx *ctx, void *p, size_t bytes)
 {
-	if (bytes == 0)
-		return 0;
-	if (p == NULL)
-		return br_ctx_fail(ctx, "memset0: NULL pointer");
-	memset(p, 0, bytes);
+	if (bytes > 0)
+		memset(p, 0, bytes);
 	return 0;
 }
 
-static int cpu_memcpy(br_ctx *ctx, void *dst, const void *src, size_t bytes)
+/* host and "device" are the same memory: every copy is a memmove */
+static int cpu_memcpy(void *dst, const void *src, size_t bytes)
 {
-	if (bytes == 0)
-		return 0;
-	if (dst == NULL || src == NULL)
-		return br_ctx_fail(ctx, "memcpy: NULL pointer");
-	memmove(dst, src, bytes);
+	if (bytes > 0)
+		memmove(dst, src, bytes);
 	return 0;
 }
+int cpu_memcpy_h2d(br_ctx *ctx, void *dst, const void *src, size_t bytes) { return cpu_memcpy(dst, src, bytes); }
+int cpu_memcpy_d2h(br_ctx *ctx, void *dst, const void *src, size_t bytes) { return cpu_memcpy(dst, src, bytes); }
+int cpu_memcpy_d2d(br_ctx *ctx, void *dst, const void *src, size_t bytes) { return cpu_memcpy(dst, src, bytes); }
 
 static size_t cpu_tensor_bytes(const br_ctx *ctx, int n, int c, int h, int w)
 {
@@ -173,23 +141,19 @@ static size_t cpu_tensor_bytes(const br_ctx *ctx, int n, int c, int h, int w)
 	return (b + 255) & ~(size_t)255;
 }
 
-static int cpu_tensor_upload(br_ctx *ctx, br_tensor *t, const float *host)
+int cpu_tensor_upload(br_ctx *ctx, br_tensor *t, const float *host)
 {
-	if (cpu_check_t(ctx, "tensor_upload", t, "tensor") < 0 || cpu_check_p(ctx, "tensor_upload", host, "host") < 0)
-		return -1;
 	memcpy(t->data, host, cpu_numel(t) * sizeof(float));
 	return 0;
 }
 
-static int cpu_tensor_download(br_ctx *ctx, float *host, const br_tensor *t)
+int cpu_tensor_download(br_ctx *ctx, float *host, const br_tensor *t)
 {
-	if (cpu_check_t(ctx, "tensor_download", t, "tensor") < 0 ||
-	    cpu_check_p(ctx, "tensor_download", host, "host") < 0)
-		return -1;
 	memcpy(host, t->data, cpu_numel(t) * sizeof(float));
 	return 0;
 }
 
+/* the table: the services above, and cpu_<op> for every op of the list */
 const struct br_backend br_backend_cpu = {
 	.name = "cpu",
 	.init = cpu_init,
@@ -199,47 +163,9 @@ const struct br_backend br_backend_cpu = {
 	.free = cpu_free,
 	.host_alloc = cpu_malloc,
 	.host_free = cpu_free,
-	.memset0 = cpu_memset0,
-	.memcpy_h2d = cpu_memcpy,
-	.memcpy_d2h = cpu_memcpy,
-	.memcpy_d2d = cpu_memcpy,
 	.tensor_bytes = cpu_tensor_bytes,
-	.tensor_upload = cpu_tensor_upload,
-	.tensor_download = cpu_tensor_download,
 	.prof_begin = NULL,
 	.prof_end = NULL,
 	.prof_collect = NULL,
-	.conv2d_forward = cpu_conv2d_forward,
-	.conv2d_backward = cpu_conv2d_backward,
-	.convt2x2_forward = cpu_convt2x2_forward,
-	.convt2x2_backward = cpu_convt2x2_backward,
-	.bn_train_stats = cpu_bn_train_stats,
-	.bn_infer_fold = cpu_bn_infer_fold,
-	.bn_relu_backward = cpu_bn_relu_backward,
-	.relu_backward = cpu_relu_backward,
-	.add = cpu_add,
-	.acc = cpu_acc,
-	.maxpool2_forward = cpu_maxpool2_forward,
-	.maxpool2_backward = cpu_maxpool2_backward,
-	.concat_forward = cpu_concat_forward,
-	.concat_backward = cpu_concat_backward,
-	.upsample_forward = cpu_upsample_forward,
-	.upsample_backward = cpu_upsample_backward,
-	.gate_forward = cpu_gate_forward,
-	.gate_backward = cpu_gate_backward,
-	.avgpool_forward = cpu_avgpool_forward,
-	.avgpool_backward = cpu_avgpool_backward,
-	.scale_forward = cpu_scale_forward,
-	.scale_backward = cpu_scale_backward,
-	.linear_forward = cpu_linear_forward,
-	.linear_backward = cpu_linear_backward,
-	.vec_relu_forward = cpu_vec_relu_forward,
-	.vec_relu_backward = cpu_vec_relu_backward,
-	.vec_sigmoid_forward = cpu_vec_sigmoid_forward,
-	.vec_sigmoid_backward = cpu_vec_sigmoid_backward,
-	.dropout_forward = cpu_dropout_forward,
-	.dropout_backward = cpu_dropout_backward,
-	.loss_bce_dice = cpu_loss_bce_dice,
-	.adam_step = cpu_adam_step,
-	.count_nonfinite = cpu_count_nonfinite,
+	BR_OPS(BR_OP_INIT_CPU_)
 };

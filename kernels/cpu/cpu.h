@@ -37,10 +37,6 @@ static inline struct cpu_priv *cpu_priv(const br_ctx *ctx) { return (struct cpu_
  * and a message in ctx on failure.  One op at a time uses it. */
 void *cpu_ws(br_ctx *ctx, size_t bytes);
 
-/* Argument checks: return -1 with "op: reason" in ctx. */
-int cpu_check_t(br_ctx *ctx, const char *op, const br_tensor *t, const char *name);
-int cpu_check_p(br_ctx *ctx, const char *op, const void *p, const char *name);
-
 static inline size_t cpu_numel(const br_tensor *t) { return (size_t)t->n * t->c * t->h * t->w; }
 static inline float *cpu_f(const br_tensor *t) { return (float *)t->data; }
 
@@ -71,7 +67,18 @@ struct cpu_pre {
 	const float *scale, *shift; /* NULL: 1 and 0 */
 	int relu;
 };
-int cpu_pre_get(br_ctx *ctx, const char *op, struct cpu_pre *p, const br_preact *pre);
+/* pre (checked by dispatch: scale and shift both set or both NULL) as a cpu_pre */
+static inline struct cpu_pre cpu_pre_of(const br_preact *pre)
+{
+	struct cpu_pre p = { NULL, NULL, 0 };
+
+	if (pre != NULL) {
+		p.scale = pre->scale;
+		p.shift = pre->shift;
+		p.relu = pre->relu != 0;
+	}
+	return p;
+}
 static inline float cpu_pre_s(const struct cpu_pre *p, int c) { return p->scale ? p->scale[c] : 1.0f; }
 static inline float cpu_pre_b(const struct cpu_pre *p, int c) { return p->shift ? p->shift[c] : 0.0f; }
 
@@ -161,48 +168,9 @@ void cpu_avx2_pack_cols16(float *dst, const float *const *src, size_t len);
 const struct cpu_simd *cpu_simd(const br_ctx *ctx);
 
 
-/* ---- the backend's entries (one file each) ---- */
-int cpu_conv2d_forward(br_ctx *, br_tensor *, const br_tensor *, const float *, const float *, int,
-		       const br_preact *);
-int cpu_conv2d_backward(br_ctx *, br_tensor *, float *, float *, const br_tensor *, const br_tensor *,
-			const float *, int, const br_preact *, int);
-int cpu_convt2x2_forward(br_ctx *, br_tensor *, const br_tensor *, const float *, const float *);
-int cpu_convt2x2_backward(br_ctx *, br_tensor *, float *, float *, const br_tensor *, const br_tensor *,
-			  const float *, int);
-int cpu_bn_train_stats(br_ctx *, float *, float *, float *, float *, float *, float *, const br_tensor *,
-		       const float *, const float *, float, float);
-int cpu_bn_infer_fold(br_ctx *, float *, float *, const float *, const float *, const float *, const float *,
-		      int, float);
-int cpu_bn_relu_backward(br_ctx *, br_tensor *, float *, float *, const br_tensor *, const br_tensor *,
-			 const float *, const float *, const float *, const float *, float, int);
-int cpu_relu_backward(br_ctx *, br_tensor *, const br_tensor *, const br_tensor *, int);
-int cpu_add(br_ctx *, br_tensor *, const br_tensor *, const br_tensor *);
-int cpu_acc(br_ctx *, br_tensor *, const br_tensor *);
-int cpu_maxpool2_forward(br_ctx *, br_tensor *, const br_tensor *);
-int cpu_maxpool2_backward(br_ctx *, br_tensor *, const br_tensor *, const br_tensor *, int);
-int cpu_concat_forward(br_ctx *, br_tensor *, const br_tensor *, const br_tensor *);
-int cpu_concat_backward(br_ctx *, br_tensor *, br_tensor *, const br_tensor *, int, int);
-int cpu_upsample_forward(br_ctx *, br_tensor *, const br_tensor *, int);
-int cpu_upsample_backward(br_ctx *, br_tensor *, const br_tensor *, int, int);
-int cpu_gate_forward(br_ctx *, br_tensor *, const br_tensor *, const br_tensor *);
-int cpu_gate_backward(br_ctx *, br_tensor *, br_tensor *, const br_tensor *, const br_tensor *, const br_tensor *,
-		      int);
-int cpu_avgpool_forward(br_ctx *, float *, const br_tensor *);
-int cpu_avgpool_backward(br_ctx *, br_tensor *, const float *, int);
-int cpu_scale_forward(br_ctx *, br_tensor *, const br_tensor *, const float *);
-int cpu_scale_backward(br_ctx *, br_tensor *, float *, const br_tensor *, const br_tensor *, const float *, int);
-int cpu_linear_forward(br_ctx *, float *, const float *, const float *, const float *, int, int, int);
-int cpu_linear_backward(br_ctx *, float *, float *, float *, const float *, const float *, const float *, int,
-			int, int);
-int cpu_vec_relu_forward(br_ctx *, float *, const float *, size_t);
-int cpu_vec_relu_backward(br_ctx *, float *, const float *, const float *, size_t);
-int cpu_vec_sigmoid_forward(br_ctx *, float *, const float *, size_t);
-int cpu_vec_sigmoid_backward(br_ctx *, float *, const float *, const float *, size_t);
-int cpu_dropout_forward(br_ctx *, float *, const float *, size_t, float, uint64_t);
-int cpu_dropout_backward(br_ctx *, float *, const float *, size_t, float, uint64_t);
-int cpu_loss_bce_dice(br_ctx *, float *, br_tensor *, const br_tensor *, const uint8_t *, int, float);
-int cpu_adam_step(br_ctx *, float *, const float *, float *, float *, size_t, float, float, float, float, int);
-int cpu_count_nonfinite(br_ctx *, size_t *, const float *, size_t);
+/* ---- the backend's entries: cpu_<op> for every op of the list in
+ * backend.h (one file each), called with checked arguments ---- */
+BR_OPS(BR_OP_ENTRY_CPU_)
 
 /* 4 float lanes as a GCC vector (one SSE register in the baseline build);
  * sums below run 8 lanes as two of them.  Unaligned loads and stores. */

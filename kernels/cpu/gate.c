@@ -6,14 +6,9 @@
 /* out, y: (N,C,H,W)  g: (N,1,H,W); out may alias y */
 int cpu_gate_forward(br_ctx *ctx, br_tensor *out, const br_tensor *y, const br_tensor *g)
 {
-	const char *op = "gate_forward";
 	size_t hw;
 	int c, n;
 
-	if (cpu_check_t(ctx, op, out, "out") < 0 || cpu_check_t(ctx, op, y, "y") < 0 ||
-	    cpu_check_t(ctx, op, g, "g") < 0 || br_check_same(ctx, op, out, y) < 0 ||
-	    br_check_shape(ctx, op, g, y->n, 1, y->h, y->w) < 0)
-		return -1;
 	hw = (size_t)y->h * y->w;
 	c = y->c;
 	n = y->n;
@@ -41,18 +36,9 @@ int cpu_gate_forward(br_ctx *ctx, br_tensor *out, const br_tensor *y, const br_t
 int cpu_gate_backward(br_ctx *ctx, br_tensor *dy, br_tensor *dg, const br_tensor *dout, const br_tensor *y,
 		      const br_tensor *g, int accum)
 {
-	const char *op = "gate_backward";
 	size_t hw;
 	int c, n;
 
-	if (cpu_check_t(ctx, op, dout, "dout") < 0 || cpu_check_t(ctx, op, y, "y") < 0 ||
-	    cpu_check_t(ctx, op, g, "g") < 0 || br_check_same(ctx, op, dout, y) < 0 ||
-	    br_check_shape(ctx, op, g, y->n, 1, y->h, y->w) < 0)
-		return -1;
-	if (dy != NULL && (cpu_check_t(ctx, op, dy, "dy") < 0 || br_check_same(ctx, op, dy, y) < 0))
-		return -1;
-	if (dg != NULL && (cpu_check_t(ctx, op, dg, "dg") < 0 || br_check_same(ctx, op, dg, g) < 0))
-		return -1;
 	hw = (size_t)y->h * y->w;
 	c = y->c;
 	n = y->n;

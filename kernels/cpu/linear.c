@@ -5,12 +5,6 @@
 int cpu_linear_forward(br_ctx *ctx, float *y, const float *x, const float *w, const float *b, int n, int in,
 		       int out)
 {
-	const char *op = "linear_forward";
-
-	if (cpu_check_p(ctx, op, y, "y") < 0 || cpu_check_p(ctx, op, x, "x") < 0 || cpu_check_p(ctx, op, w, "w") < 0)
-		return -1;
-	if (n <= 0 || in <= 0 || out <= 0)
-		return br_ctx_fail(ctx, "%s: sizes n=%d in=%d out=%d", op, n, in, out);
 	for (int i = 0; i < n; i++)
 		for (int o = 0; o < out; o++) {
 			double acc = b != NULL ? b[o] : 0.0;
@@ -25,14 +19,6 @@ int cpu_linear_forward(br_ctx *ctx, float *y, const float *x, const float *w, co
 int cpu_linear_backward(br_ctx *ctx, float *dx, float *dw, float *db, const float *dy, const float *x,
 			const float *w, int n, int in, int out)
 {
-	const char *op = "linear_backward";
-
-	if (cpu_check_p(ctx, op, dy, "dy") < 0)
-		return -1;
-	if (n <= 0 || in <= 0 || out <= 0)
-		return br_ctx_fail(ctx, "%s: sizes n=%d in=%d out=%d", op, n, in, out);
-	if ((dx != NULL && cpu_check_p(ctx, op, w, "w") < 0) || (dw != NULL && cpu_check_p(ctx, op, x, "x") < 0))
-		return -1;
 	if (dx != NULL)
 		for (int i = 0; i < n; i++)
 			for (int j = 0; j < in; j++) {

@@ -25,19 +25,10 @@ static inline float target_of(uint8_t lab, int target)
 int cpu_loss_bce_dice(br_ctx *ctx, float *loss, br_tensor *dlogit, const br_tensor *logit, const uint8_t *labels,
 		      int target, float weight)
 {
-	const char *op = "loss_bce_dice";
 	size_t m, nchunk;
 	double *part, bce = 0, spt = 0, spp = 0, stt = 0, s, num;
 	const float *z;
 
-	if (cpu_check_t(ctx, op, logit, "logit") < 0 || cpu_check_p(ctx, op, labels, "labels") < 0)
-		return -1;
-	if (logit->c != 1)
-		return br_ctx_fail(ctx, "%s: logit has %d channels (1)", op, logit->c);
-	if (dlogit != NULL && (cpu_check_t(ctx, op, dlogit, "dlogit") < 0 || br_check_same(ctx, op, dlogit, logit) < 0))
-		return -1;
-	if (target < BR_TARGET_WT || target > BR_TARGET_ET)
-		return br_ctx_fail(ctx, "%s: bad target %d", op, target);
 	m = cpu_numel(logit);
 	nchunk = (m + CHUNK - 1) / CHUNK;
 	part = cpu_ws(ctx, nchunk * 4 * sizeof(double));

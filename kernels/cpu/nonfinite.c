@@ -5,10 +5,6 @@ int cpu_count_nonfinite(br_ctx *ctx, size_t *count, const float *x, size_t n)
 {
 	size_t c = 0;
 
-	if (cpu_check_p(ctx, "count_nonfinite", count, "count") < 0)
-		return -1;
-	if (n > 0 && cpu_check_p(ctx, "count_nonfinite", x, "x") < 0)
-		return -1;
 #pragma omp parallel for num_threads(cpu_nt(ctx, n, 1 << 16)) schedule(static) reduction(+ : c)
 	for (size_t i = 0; i < n; i++) {
 		union {

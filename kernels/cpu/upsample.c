@@ -24,16 +24,9 @@ static void coord(int d, int s, int n, int *i0, int *i1, float *l1)
 /* y: (N,C,H*s,W*s)  x: (N,C,H,W) */
 int cpu_upsample_forward(br_ctx *ctx, br_tensor *y, const br_tensor *x, int s)
 {
-	const char *op = "upsample_forward";
 	size_t planes;
 	int h, w, ho, wo;
 
-	if (cpu_check_t(ctx, op, y, "y") < 0 || cpu_check_t(ctx, op, x, "x") < 0)
-		return -1;
-	if (s < 1 || s > 64)
-		return br_ctx_fail(ctx, "%s: factor %d", op, s);
-	if (br_check_shape(ctx, op, y, x->n, x->c, x->h * s, x->w * s) < 0)
-		return -1;
 	h = x->h;
 	w = x->w;
 	ho = h * s;
@@ -64,16 +57,9 @@ int cpu_upsample_forward(br_ctx *ctx, br_tensor *y, const br_tensor *x, int s)
 /* dx: (N,C,H,W)  dy: (N,C,H*s,W*s) */
 int cpu_upsample_backward(br_ctx *ctx, br_tensor *dx, const br_tensor *dy, int s, int accum)
 {
-	const char *op = "upsample_backward";
 	size_t planes;
 	int h, w, ho, wo;
 
-	if (cpu_check_t(ctx, op, dx, "dx") < 0 || cpu_check_t(ctx, op, dy, "dy") < 0)
-		return -1;
-	if (s < 1 || s > 64)
-		return br_ctx_fail(ctx, "%s: factor %d", op, s);
-	if (br_check_shape(ctx, op, dy, dx->n, dx->c, dx->h * s, dx->w * s) < 0)
-		return -1;
 	h = dx->h;
 	w = dx->w;
 	ho = h * s;

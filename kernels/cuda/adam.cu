@@ -24,16 +24,10 @@ __global__ void k_adam(float *d_p, const float *d_g, float *d_m, float *d_v, lon
 int cu_adam_step(br_ctx *ctx, float *p, const float *g, float *m, float *v, size_t n, float lr, float b1, float b2,
 		 float eps, int t)
 {
-	const char *op = "adam_step";
 	double bc1, bc2;
 
 	if (n == 0)
 		return 0;
-	if (cu_check_p(ctx, op, "p", p) < 0 || cu_check_p(ctx, op, "g", g) < 0 || cu_check_p(ctx, op, "m", m) < 0 ||
-	    cu_check_p(ctx, op, "v", v) < 0)
-		return -1;
-	if (t < 1)
-		return br_ctx_fail(ctx, "%s: step %d (>= 1)", op, t);
 	bc1 = 1.0 - pow((double)b1, (double)t);
 	bc2 = 1.0 - pow((double)b2, (double)t);
 	k_adam<<<cu_blocks((long long)n, CU_THREADS), CU_THREADS, 0, cu_stream(ctx)>>>(

@@ -29,36 +29,6 @@ int cu_fail_status(br_ctx *ctx, const char *call, const char *file, int line, cu
 			   msg);
 }
 
-int cu_check_t(br_ctx *ctx, const char *op, const char *name, const br_tensor *t)
-{
-	if (t == NULL || t->data == NULL)
-		return br_ctx_fail(ctx, "%s: %s is NULL", op, name);
-	if (t->n < 1 || t->c < 1 || t->h < 1 || t->w < 1)
-		return br_ctx_fail(ctx, "%s: %s has shape (%d,%d,%d,%d)", op, name, t->n, t->c, t->h, t->w);
-	if (cu_numel(t) > (1LL << 40))
-		return br_ctx_fail(ctx, "%s: %s is too large", op, name);
-	return 0;
-}
-
-int cu_check_p(br_ctx *ctx, const char *op, const char *name, const void *p)
-{
-	if (p == NULL)
-		return br_ctx_fail(ctx, "%s: %s is NULL", op, name);
-	return 0;
-}
-
-int cu_preact_active(br_ctx *ctx, const char *op, const br_preact *pre, int *err)
-{
-	*err = 0;
-	if (pre == NULL)
-		return 0;
-	if ((pre->scale == NULL) != (pre->shift == NULL)) {
-		*err = br_ctx_fail(ctx, "%s: preact scale and shift must be both set or both NULL", op);
-		return 0;
-	}
-	return pre->scale != NULL || pre->relu;
-}
-
 /* ---- scratch slots ------------------------------------------------------------------ */
 
 void *cu_slot_get(br_ctx *ctx, int slot, size_t bytes)
@@ -273,43 +243,35 @@ static void cu_host_free(br_ctx *ctx, void *p)
 	CU_CALL(ctx, cudaFreeHost(p), return);
 }
 
-static int cu_memset0(br_ctx *ctx, void *p, size_t bytes)
+int cu_memset0(br_ctx *ctx, void *p, size_t bytes)
 {
 	if (bytes == 0)
 		return 0;
-	if (cu_check_p(ctx, "memset0", "pointer", p) < 0)
-		return -1;
 	CU_CHECK(ctx, cudaMemsetAsync(p, 0, bytes, cu_stream(ctx)));
 	return 0;
 }
 
-static int cu_memcpy_h2d(br_ctx *ctx, void *dst, const void *src, size_t bytes)
+int cu_memcpy_h2d(br_ctx *ctx, void *dst, const void *src, size_t bytes)
 {
 	if (bytes == 0)
 		return 0;
-	if (cu_check_p(ctx, "memcpy_h2d", "dst", dst) < 0 || cu_check_p(ctx, "memcpy_h2d", "src", src) < 0)
-		return -1;
 	CU_CHECK(ctx, cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, cu_stream(ctx)));
 	return 0;
 }
 
-static int cu_memcpy_d2h(br_ctx *ctx, void *dst, const void *src, size_t bytes)
+int cu_memcpy_d2h(br_ctx *ctx, void *dst, const void *src, size_t bytes)
 {
 	if (bytes == 0)
 		return 0;
-	if (cu_check_p(ctx, "memcpy_d2h", "dst", dst) < 0 || cu_check_p(ctx, "memcpy_d2h", "src", src) < 0)
-		return -1;
 	CU_CHECK(ctx, cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, cu_stream(ctx)));
 	CU_CHECK(ctx, cudaStreamSynchronize(cu_stream(ctx)));
 	return 0;
 }
 
-static int cu_memcpy_d2d(br_ctx *ctx, void *dst, const void *src, size_t bytes)
+int cu_memcpy_d2d(br_ctx *ctx, void *dst, const void *src, size_t bytes)
 {
 	if (bytes == 0 || dst == src)
 		return 0;
-	if (cu_check_p(ctx, "memcpy_d2d", "dst", dst) < 0 || cu_check_p(ctx, "memcpy_d2d", "src", src) < 0)
-		return -1;
 	CU_CHECK(ctx, cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, cu_stream(ctx)));
 	return 0;
 }
@@ -419,17 +381,13 @@ template <class T> static int download_t(br_ctx *ctx, float *host, const br_tens
 	return 0;
 }
 
-static int cu_tensor_upload(br_ctx *ctx, br_tensor *t, const float *host)
+int cu_tensor_upload(br_ctx *ctx, br_tensor *t, const float *host)
 {
-	if (cu_check_t(ctx, "tensor_upload", "t", t) < 0 || cu_check_p(ctx, "tensor_upload", "host", host) < 0)
-		return -1;
 	return cu_p(ctx)->bf16 ? upload_t<bf16>(ctx, t, host) : upload_t<float>(ctx, t, host);
 }
 
-static int cu_tensor_download(br_ctx *ctx, float *host, const br_tensor *t)
+int cu_tensor_download(br_ctx *ctx, float *host, const br_tensor *t)
 {
-	if (cu_check_t(ctx, "tensor_download", "t", t) < 0 || cu_check_p(ctx, "tensor_download", "host", host) < 0)
-		return -1;
 	return cu_p(ctx)->bf16 ? download_t<bf16>(ctx, host, t) : download_t<float>(ctx, host, t);
 }
 
@@ -488,58 +446,20 @@ static int cu_prof_collect(br_ctx *ctx, double *ms)
 	return rc;
 }
 
-/* ---- the table (positional: the order of struct br_backend in backend.h) ------------------------- */
+/* ---- the table: the services above, and cu_<op> for every op of the list ------------------------- */
 
 extern "C" const struct br_backend br_backend_cuda = {
-	"cuda",
-	cu_init,
-	cu_fini,
-	cu_sync,
-	cu_malloc,
-	cu_free,
-	cu_host_alloc,
-	cu_host_free,
-	cu_memset0,
-	cu_memcpy_h2d,
-	cu_memcpy_d2h,
-	cu_memcpy_d2d,
-	cu_tensor_bytes,
-	cu_tensor_upload,
-	cu_tensor_download,
-	cu_prof_begin,
-	cu_prof_end,
-	cu_prof_collect,
-	cu_conv2d_forward,
-	cu_conv2d_backward,
-	cu_convt2x2_forward,
-	cu_convt2x2_backward,
-	cu_bn_train_stats,
-	cu_bn_infer_fold,
-	cu_bn_relu_backward,
-	cu_relu_backward,
-	cu_add,
-	cu_acc,
-	cu_maxpool2_forward,
-	cu_maxpool2_backward,
-	cu_concat_forward,
-	cu_concat_backward,
-	cu_upsample_forward,
-	cu_upsample_backward,
-	cu_gate_forward,
-	cu_gate_backward,
-	cu_avgpool_forward,
-	cu_avgpool_backward,
-	cu_scale_forward,
-	cu_scale_backward,
-	cu_linear_forward,
-	cu_linear_backward,
-	cu_vec_relu_forward,
-	cu_vec_relu_backward,
-	cu_vec_sigmoid_forward,
-	cu_vec_sigmoid_backward,
-	cu_dropout_forward,
-	cu_dropout_backward,
-	cu_loss_bce_dice,
-	cu_adam_step,
-	cu_count_nonfinite,
+	.name = "cuda",
+	.init = cu_init,
+	.fini = cu_fini,
+	.sync = cu_sync,
+	.malloc = cu_malloc,
+	.free = cu_free,
+	.host_alloc = cu_host_alloc,
+	.host_free = cu_host_free,
+	.tensor_bytes = cu_tensor_bytes,
+	.prof_begin = cu_prof_begin,
+	.prof_end = cu_prof_end,
+	.prof_collect = cu_prof_collect,
+	BR_OPS(BR_OP_INIT_CU_)
 };

@@ -100,14 +100,13 @@ static inline cudaStream_t cu_stream(const br_ctx *ctx) { return cu_p(ctx)->stre
  * Valid until the next cu_slot call for the same slot. */
 void *cu_slot_get(br_ctx *ctx, int slot, size_t bytes);
 
-/* ---- argument checks ------------------------------------------------------------- */
+/* ---- arguments ---------------------------------------------------------------------
+ * dispatch.c has checked every argument before an entry is called (shapes,
+ * NULL pointers, scale and shift of a pre-activation both set or both NULL);
+ * an entry checks only what is particular to this backend. */
 
-/* t and t->data non-NULL, every dimension >= 1. */
-int cu_check_t(br_ctx *ctx, const char *op, const char *name, const br_tensor *t);
-/* a pointer argument that must not be NULL */
-int cu_check_p(br_ctx *ctx, const char *op, const char *name, const void *p);
-/* scale/shift both NULL or both set; returns 1 when pre does something */
-int cu_preact_active(br_ctx *ctx, const char *op, const br_preact *pre, int *err);
+/* 1 when the pre-activation pre does something */
+static inline int cu_preact_active(const br_preact *pre) { return pre != NULL && (pre->scale != NULL || pre->relu); }
 
 static inline long long cu_numel(const br_tensor *t) { return (long long)t->n * t->c * t->h * t->w; }
 
@@ -406,46 +405,10 @@ int cu_bias_grad(br_ctx *ctx, float *db, const void *dy, long long P, int K);
 /* d_a = relu(x*scale+shift) over (P,C) into the ctx's type */
 int cu_preact_apply(br_ctx *ctx, void *d_a, const void *x, const br_preact *pre, long long P, int C);
 
-/* ---- the entries of the backend table ---------------------------------------------------------- */
+/* ---- the entries of the backend table: cu_<op> for every op of the list in backend.h ---- */
 
-int cu_conv2d_forward(br_ctx *, br_tensor *, const br_tensor *, const float *, const float *, int, const br_preact *);
-int cu_conv2d_backward(br_ctx *, br_tensor *, float *, float *, const br_tensor *, const br_tensor *, const float *,
-		       int, const br_preact *, int);
-int cu_convt2x2_forward(br_ctx *, br_tensor *, const br_tensor *, const float *, const float *);
-int cu_convt2x2_backward(br_ctx *, br_tensor *, float *, float *, const br_tensor *, const br_tensor *, const float *,
-			 int);
-int cu_bn_train_stats(br_ctx *, float *, float *, float *, float *, float *, float *, const br_tensor *, const float *,
-		      const float *, float, float);
-int cu_bn_infer_fold(br_ctx *, float *, float *, const float *, const float *, const float *, const float *, int,
-		     float);
-int cu_bn_relu_backward(br_ctx *, br_tensor *, float *, float *, const br_tensor *, const br_tensor *, const float *,
-			const float *, const float *, const float *, float, int);
-int cu_relu_backward(br_ctx *, br_tensor *, const br_tensor *, const br_tensor *, int);
-int cu_add(br_ctx *, br_tensor *, const br_tensor *, const br_tensor *);
-int cu_acc(br_ctx *, br_tensor *, const br_tensor *);
-int cu_maxpool2_forward(br_ctx *, br_tensor *, const br_tensor *);
-int cu_maxpool2_backward(br_ctx *, br_tensor *, const br_tensor *, const br_tensor *, int);
-int cu_concat_forward(br_ctx *, br_tensor *, const br_tensor *, const br_tensor *);
-int cu_concat_backward(br_ctx *, br_tensor *, br_tensor *, const br_tensor *, int, int);
-int cu_upsample_forward(br_ctx *, br_tensor *, const br_tensor *, int);
-int cu_upsample_backward(br_ctx *, br_tensor *, const br_tensor *, int, int);
-int cu_gate_forward(br_ctx *, br_tensor *, const br_tensor *, const br_tensor *);
-int cu_gate_backward(br_ctx *, br_tensor *, br_tensor *, const br_tensor *, const br_tensor *, const br_tensor *, int);
-int cu_avgpool_forward(br_ctx *, float *, const br_tensor *);
-int cu_avgpool_backward(br_ctx *, br_tensor *, const float *, int);
-int cu_scale_forward(br_ctx *, br_tensor *, const br_tensor *, const float *);
-int cu_scale_backward(br_ctx *, br_tensor *, float *, const br_tensor *, const br_tensor *, const float *, int);
-int cu_linear_forward(br_ctx *, float *, const float *, const float *, const float *, int, int, int);
-int cu_linear_backward(br_ctx *, float *, float *, float *, const float *, const float *, const float *, int, int,
-		       int);
-int cu_vec_relu_forward(br_ctx *, float *, const float *, size_t);
-int cu_vec_relu_backward(br_ctx *, float *, const float *, const float *, size_t);
-int cu_vec_sigmoid_forward(br_ctx *, float *, const float *, size_t);
-int cu_vec_sigmoid_backward(br_ctx *, float *, const float *, const float *, size_t);
-int cu_dropout_forward(br_ctx *, float *, const float *, size_t, float, uint64_t);
-int cu_dropout_backward(br_ctx *, float *, const float *, size_t, float, uint64_t);
-int cu_loss_bce_dice(br_ctx *, float *, br_tensor *, const br_tensor *, const uint8_t *, int, float);
-int cu_adam_step(br_ctx *, float *, const float *, float *, float *, size_t, float, float, float, float, int);
-int cu_count_nonfinite(br_ctx *, size_t *, const float *, size_t);
+extern "C" {
+BR_OPS(BR_OP_ENTRY_CU_)
+}
 
 #endif /* BR_CUDA_COMMON_CUH */

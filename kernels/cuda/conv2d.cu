@@ -474,18 +474,8 @@ static int conv_fwd_t(br_ctx *ctx, br_tensor *y, const br_tensor *x, const float
 int cu_conv2d_forward(br_ctx *ctx, br_tensor *y, const br_tensor *x, const float *w, const float *b, int k,
 		      const br_preact *pre)
 {
-	const char *op = "conv2d_forward";
-	int err, active;
+	const int active = cu_preact_active(pre);
 
-	if (cu_check_t(ctx, op, "x", x) < 0 || cu_check_t(ctx, op, "y", y) < 0 || cu_check_p(ctx, op, "w", w) < 0)
-		return -1;
-	if (k != 1 && k != 3)
-		return br_ctx_fail(ctx, "%s: kernel size %d (1 or 3)", op, k);
-	if (br_check_shape(ctx, op, y, x->n, y->c, x->h, x->w) < 0)
-		return -1;
-	active = cu_preact_active(ctx, op, pre, &err);
-	if (err < 0)
-		return -1;
 	if (cu_p(ctx)->bf16)
 		return conv_fwd_t<bf16>(ctx, y, x, w, b, k, pre, active);
 	return conv_fwd_t<float>(ctx, y, x, w, b, k, pre, active);
@@ -592,24 +582,8 @@ static int conv_bwd_t(br_ctx *ctx, br_tensor *da, float *dw, float *db, const br
 int cu_conv2d_backward(br_ctx *ctx, br_tensor *da, float *dw, float *db, const br_tensor *dy, const br_tensor *x,
 		       const float *w, int k, const br_preact *pre, int accum)
 {
-	const char *op = "conv2d_backward";
-	int err, active;
+	const int active = cu_preact_active(pre);
 
-	if (cu_check_t(ctx, op, "dy", dy) < 0 || cu_check_t(ctx, op, "x", x) < 0)
-		return -1;
-	if (k != 1 && k != 3)
-		return br_ctx_fail(ctx, "%s: kernel size %d (1 or 3)", op, k);
-	if (br_check_shape(ctx, op, dy, x->n, dy->c, x->h, x->w) < 0)
-		return -1;
-	if (da != NULL) {
-		if (cu_check_t(ctx, op, "da", da) < 0 || br_check_same(ctx, op, da, x) < 0)
-			return -1;
-		if (cu_check_p(ctx, op, "w", w) < 0)
-			return -1;
-	}
-	active = cu_preact_active(ctx, op, pre, &err);
-	if (err < 0)
-		return -1;
 	if (cu_p(ctx)->bf16)
 		return conv_bwd_t<bf16>(ctx, da, dw, db, dy, x, w, k, pre, active, accum);
 	return conv_bwd_t<float>(ctx, da, dw, db, dy, x, w, k, pre, active, accum);

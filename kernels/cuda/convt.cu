@@ -136,12 +136,6 @@ static int convt_fwd_t(br_ctx *ctx, br_tensor *y, const br_tensor *x, const floa
 
 int cu_convt2x2_forward(br_ctx *ctx, br_tensor *y, const br_tensor *x, const float *w, const float *b)
 {
-	const char *op = "convt2x2_forward";
-
-	if (cu_check_t(ctx, op, "x", x) < 0 || cu_check_t(ctx, op, "y", y) < 0 || cu_check_p(ctx, op, "w", w) < 0)
-		return -1;
-	if (br_check_shape(ctx, op, y, x->n, y->c, 2 * x->h, 2 * x->w) < 0)
-		return -1;
 	if (cu_p(ctx)->bf16)
 		return convt_fwd_t<bf16>(ctx, y, x, w, b);
 	return convt_fwd_t<float>(ctx, y, x, w, b);
@@ -202,18 +196,6 @@ static int convt_bwd_t(br_ctx *ctx, br_tensor *dx, float *dw, float *db, const b
 int cu_convt2x2_backward(br_ctx *ctx, br_tensor *dx, float *dw, float *db, const br_tensor *dy, const br_tensor *x,
 			 const float *w, int accum)
 {
-	const char *op = "convt2x2_backward";
-
-	if (cu_check_t(ctx, op, "dy", dy) < 0 || cu_check_t(ctx, op, "x", x) < 0)
-		return -1;
-	if (br_check_shape(ctx, op, dy, x->n, dy->c, 2 * x->h, 2 * x->w) < 0)
-		return -1;
-	if (dx != NULL) {
-		if (cu_check_t(ctx, op, "dx", dx) < 0 || br_check_same(ctx, op, dx, x) < 0)
-			return -1;
-		if (cu_check_p(ctx, op, "w", w) < 0)
-			return -1;
-	}
 	if (cu_p(ctx)->bf16)
 		return convt_bwd_t<bf16>(ctx, dx, dw, db, dy, x, w, accum);
 	return convt_bwd_t<float>(ctx, dx, dw, db, dy, x, w, accum);

@@ -97,16 +97,6 @@ static int loss_t(br_ctx *ctx, float *loss, br_tensor *dlogit, const br_tensor *
 int cu_loss_bce_dice(br_ctx *ctx, float *loss, br_tensor *dlogit, const br_tensor *logit, const uint8_t *labels,
 		     int target, float weight)
 {
-	const char *op = "loss_bce_dice";
-
-	if (cu_check_t(ctx, op, "logit", logit) < 0 || cu_check_p(ctx, op, "labels", labels) < 0)
-		return -1;
-	if (logit->c != 1)
-		return br_ctx_fail(ctx, "%s: logit has %d channels (1)", op, logit->c);
-	if (dlogit != NULL && (cu_check_t(ctx, op, "dlogit", dlogit) < 0 || br_check_same(ctx, op, dlogit, logit) < 0))
-		return -1;
-	if (target < BR_TARGET_WT || target > BR_TARGET_ET)
-		return br_ctx_fail(ctx, "%s: bad target %d", op, target);
 	if (cu_p(ctx)->bf16)
 		return loss_t<bf16>(ctx, loss, dlogit, logit, labels, target, weight);
 	return loss_t<float>(ctx, loss, dlogit, logit, labels, target, weight);

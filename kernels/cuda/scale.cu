@@ -35,11 +35,6 @@ template <class T> static int scale_fwd_t(br_ctx *ctx, br_tensor *out, const br_
 
 int cu_scale_forward(br_ctx *ctx, br_tensor *out, const br_tensor *x, const float *s)
 {
-	const char *op = "scale_forward";
-
-	if (cu_check_t(ctx, op, "out", out) < 0 || cu_check_t(ctx, op, "x", x) < 0 ||
-	    cu_check_p(ctx, op, "s", s) < 0 || br_check_same(ctx, op, out, x) < 0)
-		return -1;
 	if (cu_p(ctx)->bf16)
 		return scale_fwd_t<bf16>(ctx, out, x, s);
 	return scale_fwd_t<float>(ctx, out, x, s);
@@ -145,18 +140,10 @@ static int scale_bwd_t(br_ctx *ctx, br_tensor *dx, float *ds, const br_tensor *d
 int cu_scale_backward(br_ctx *ctx, br_tensor *dx, float *ds, const br_tensor *dout, const br_tensor *x, const float *s,
 		      int accum)
 {
-	const char *op = "scale_backward";
-
-	if (cu_check_t(ctx, op, "dout", dout) < 0 || cu_check_t(ctx, op, "x", x) < 0 ||
-	    br_check_same(ctx, op, dout, x) < 0)
-		return -1;
-	if (dx != NULL && (cu_check_t(ctx, op, "dx", dx) < 0 || br_check_same(ctx, op, dx, x) < 0 ||
-			   cu_check_p(ctx, op, "s", s) < 0))
-		return -1;
 	if (dx == NULL && ds == NULL)
 		return 0;
-	if (x->n > 65535)
-		return br_ctx_fail(ctx, "%s: batch %d too large", op, x->n);
+	if (x->n > 65535) /* the grid's z dimension */
+		return br_ctx_fail(ctx, "scale_backward: batch %d too large", x->n);
 	if (cu_p(ctx)->bf16)
 		return scale_bwd_t<bf16>(ctx, dx, ds, dout, x, s, accum);
 	return scale_bwd_t<float>(ctx, dx, ds, dout, x, s, accum);

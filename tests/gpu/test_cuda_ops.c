@@ -852,6 +852,38 @@ static void test_errors(void)
 
 	tap(rc < 0 && strstr(br_ctx_error(CX[1]), "NULL") != NULL, "NULL tensor refused %s (%s)", pname,
 	    br_ctx_error(CX[1]));
+
+	/* dispatch checks the arguments: both backends refuse a bad call with the
+	 * same message, before any memory is touched (dummy is never read) */
+	static float dummy[16];
+	br_tensor t = {dummy, 2, 5, 4, 4}, odd = {dummy, 2, 5, 3, 4}, narrow = {dummy, 2, 5, 4, 3};
+	br_tensor two = {dummy, 2, 2, 4, 4}, half = {dummy, 2, 5, 2, 2};
+	br_preact half_pre = {dummy, NULL, 0};
+#define SAME_REFUSAL(expr)                                                                                       \
+	do {                                                                                                     \
+		int r_[2];                                                                                       \
+		char m_[512];                                                                                    \
+		for (side = 0; side < 2; side++)                                                                 \
+			r_[side] = (expr);                                                                       \
+		snprintf(m_, sizeof m_, "%s", br_ctx_error(CX[0]));                                              \
+		tap(r_[0] < 0 && r_[1] < 0 && strcmp(m_, br_ctx_error(CX[1])) == 0, "%s refused alike %s: %s | %s", \
+		    #expr, pname, m_, br_ctx_error(CX[1]));                                                      \
+	} while (0)
+	SAME_REFUSAL(br_add(CS, &t, &t, &narrow));
+	SAME_REFUSAL(br_maxpool2_forward(CS, &half, &odd));
+	SAME_REFUSAL(br_conv2d_forward(CS, &t, &t, dummy, NULL, 3, &half_pre));
+	SAME_REFUSAL(br_concat_backward(CS, &two, &two, &t, 0, 0));
+	SAME_REFUSAL(br_linear_forward(CS, dummy, dummy, dummy, NULL, 0, 4, 4));
+	SAME_REFUSAL(br_dropout_forward(CS, NULL, dummy, 4, 0.5f, 1));
+	SAME_REFUSAL(br_loss_bce_dice(CS, dummy, NULL, &t, NULL, 0, 1.0f));
+	SAME_REFUSAL(br_tensor_download(CS, NULL, &t));
+#undef SAME_REFUSAL
+
+	/* a failure inside the CUDA backend names the op: a staging buffer of 2 TiB cannot be had */
+	br_tensor huge = {dummy, 1, 2, 1 << 19, 1 << 19};
+	rc = br_tensor_upload(CX[1], &huge, dummy);
+	tap(rc < 0 && strncmp(br_ctx_error(CX[1]), "tensor_upload: ", 15) == 0, "CUDA failure names the op %s (%s)",
+	    pname, br_ctx_error(CX[1]));
 }
 
 static void run_all(int big)

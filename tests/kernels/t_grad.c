@@ -626,6 +626,14 @@ static void test_loss(int n, int h, int w, int target, int background, int nsamp
 
 /* ---- add, acc, adam, nonfinite ---- */
 
+/* call failed with exactly the message want */
+static void refused(int rc, const char *want)
+{
+	int same = strcmp(br_ctx_error(ctx), want) == 0;
+
+	tk_result(rc < 0 && same, "refused: %s%s%s", want, same ? "" : " - got: ", same ? "" : br_ctx_error(ctx));
+}
+
 static void test_misc(void)
 {
 	size_t n = 1000;
@@ -673,6 +681,30 @@ static void test_misc(void)
 		  "add shape mismatch fails: %s", br_ctx_error(ctx));
 	tk_result(br_conv2d_forward(ctx, &ty, &ta, NULL, NULL, 3, NULL) < 0, "conv2d NULL weights fails: %s",
 		  br_ctx_error(ctx));
+	/* the argument checks of dispatch.c: one message per mistake, the same on every backend */
+	br_tensor odd = tk_t(a, 2, 5, 9, 10), half = tk_t(y, 2, 5, 5, 5), d3 = tk_t(e, 2, 3, 10, 10);
+	br_tensor nul = tk_t(NULL, 2, 5, 10, 10), flat = tk_t(a, 2, 0, 10, 10);
+	br_preact half_pre = { b, NULL, 1 };
+	refused(br_add(ctx, &ty, &ta, &bad), "add: b has shape (2,5,10,9), expected (2,5,10,10)");
+	refused(br_add(ctx, &ty, &nul, &tb), "add: a is NULL");
+	refused(br_acc(ctx, &ty, &flat), "acc: x has shape (2,0,10,10)");
+	refused(br_maxpool2_forward(ctx, &half, &odd), "maxpool2_forward: H and W must be even (9x10)");
+	refused(br_conv2d_forward(ctx, &ty, &ta, b, NULL, 5, NULL), "conv2d_forward: kernel size 5 (1 or 3)");
+	refused(br_conv2d_forward(ctx, &ty, &ta, b, NULL, 3, &half_pre),
+		"conv2d_forward: pre-activation needs both scale and shift, or neither");
+	refused(br_concat_backward(ctx, &d3, &d3, &ty, 0, 0), "concat_backward: 3 + 3 channels do not make dy's 5");
+	refused(br_concat_backward(ctx, &ty, NULL, &ty, 0, 0), "concat_backward: 5 + 0 channels do not make dy's 5");
+	refused(br_upsample_forward(ctx, &ty, &half, 0), "upsample_forward: factor 0");
+	refused(br_linear_forward(ctx, y, a, b, NULL, 2, 0, 3), "linear_forward: sizes n=2 in=0 out=3");
+	refused(br_vec_relu_forward(ctx, NULL, a, 4), "vec_relu_forward: y is NULL");
+	refused(br_dropout_forward(ctx, y, a, 4, 1.0f, 1), "dropout: probability 1 outside [0, 1)");
+	refused(br_loss_bce_dice(ctx, y, NULL, &ta, NULL, 0, 1.0f), "loss_bce_dice: labels is NULL");
+	refused(br_count_nonfinite(ctx, NULL, a, 4), "count_nonfinite: count is NULL");
+	refused(br_memcpy_d2d(ctx, y, NULL, 4), "memcpy_d2d: src is NULL");
+	refused(br_tensor_upload(ctx, &nul, a), "tensor_upload: t is NULL");
+	tk_result(br_vec_relu_forward(ctx, NULL, NULL, 0) == 0 &&
+			  br_dropout_forward(ctx, NULL, NULL, 0, 0.5f, 1) == 0 && br_memset0(ctx, NULL, 0) == 0,
+		  "empty flat ops need no pointers");
 	free(a), free(b), free(y), free(e), free(p), free(m), free(v), free(pd), free(md), free(vd);
 }
 
