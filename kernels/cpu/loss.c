@@ -3,21 +3,9 @@
 
 #include "cpu.h"
 
-#define CHUNK 4096
+#include "../brats_labels.h"
 
-static inline float target_of(uint8_t lab, int target)
-{
-	switch (target) {
-	case BR_TARGET_WT:
-		return lab > 0 ? 1.0f : 0.0f;
-	case BR_TARGET_NCR:
-		return lab == 1 ? 1.0f : 0.0f;
-	case BR_TARGET_ED:
-		return lab == 2 ? 1.0f : 0.0f;
-	default:
-		return lab == 4 ? 1.0f : 0.0f;
-	}
-}
+#define CHUNK 4096
 
 /* loss: 1 float  dlogit, logit: (N,1,H,W)  labels: N*H*W uint8
  * L = mean(max(z,0) - z t + log1p(exp(-|z|))) + 1 - (2 sum(p t) + 1) / (sum(p p) + sum(t t) + 1)
@@ -40,7 +28,7 @@ int cpu_loss_bce_dice(br_ctx *ctx, float *loss, br_tensor *dlogit, const br_tens
 		size_t i0 = ch * CHUNK, i1 = i0 + CHUNK < m ? i0 + CHUNK : m;
 		double a = 0, b = 0, c = 0, d = 0;
 		for (size_t i = i0; i < i1; i++) {
-			float zi = z[i], t = target_of(labels[i], target), p = cpu_sigmoid(zi);
+			float zi = z[i], t = br_target_of(labels[i], target), p = cpu_sigmoid(zi);
 			a += (double)((zi > 0.0f ? zi : 0.0f) - zi * t + log1pf(expf(-fabsf(zi))));
 			b += (double)(p * t);
 			c += (double)(p * p);
@@ -71,7 +59,7 @@ int cpu_loss_bce_dice(br_ctx *ctx, float *loss, br_tensor *dlogit, const br_tens
 		float *dz = cpu_f(dlogit);
 #pragma omp parallel for num_threads(cpu_nt(ctx, m, 1 << 13)) schedule(static)
 		for (size_t i = 0; i < m; i++) {
-			float t = target_of(labels[i], target), p = cpu_sigmoid(z[i]);
+			float t = br_target_of(labels[i], target), p = cpu_sigmoid(z[i]);
 			dz[i] = kb * (p - t) + p * (1.0f - p) * (kp * p - kt * t);
 		}
 	}

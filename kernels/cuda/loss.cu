@@ -8,21 +8,9 @@
  */
 #include "common.cuh"
 
-enum { LS_KB, LS_KP, LS_KT, LS_N };
+#include "brats_labels.h"
 
-__device__ __forceinline__ float loss_target(uint8_t lab, int target)
-{
-	switch (target) {
-	case BR_TARGET_WT:
-		return lab > 0 ? 1.0f : 0.0f;
-	case BR_TARGET_NCR:
-		return lab == 1 ? 1.0f : 0.0f;
-	case BR_TARGET_ED:
-		return lab == 2 ? 1.0f : 0.0f;
-	default:
-		return lab == 4 ? 1.0f : 0.0f;
-	}
-}
+enum { LS_KB, LS_KP, LS_KT, LS_N };
 
 template <class T> struct loss_f {
 	const T *z;          /* (M) */
@@ -30,7 +18,7 @@ template <class T> struct loss_f {
 	int target;
 	__device__ void operator()(int, long long i, int, double *acc) const
 	{
-		const float zi = cu_ld(z, i), t = loss_target(lab[i], target), p = cu_sigmoid(zi);
+		const float zi = cu_ld(z, i), t = br_target_of(lab[i], target), p = cu_sigmoid(zi);
 		acc[0] += (double)((zi > 0.0f ? zi : 0.0f) - zi * t + log1pf(expf(-fabsf(zi))));
 		acc[1] += (double)(p * t);
 		acc[2] += (double)(p * p);
@@ -65,7 +53,7 @@ __global__ void k_loss_grad(T *d_dz, const T *d_z, const uint8_t *d_lab, const f
 	const float kb = d_coef[LS_KB], kp = d_coef[LS_KP], kt = d_coef[LS_KT];
 	CU_GRID_LOOP(i, M)
 	{
-		const float t = loss_target(d_lab[i], target), p = cu_sigmoid(cu_ld(d_z, i));
+		const float t = br_target_of(d_lab[i], target), p = cu_sigmoid(cu_ld(d_z, i));
 		cu_st(d_dz, i, kb * (p - t) + p * (1.0f - p) * (kp * p - kt * t));
 	}
 }
