@@ -80,6 +80,7 @@ extern "C" {
 	X(adam_step, "adam_step",                                                                                      \
 	  (br_ctx *, float *, const float *, float *, float *, size_t, float, float, float, float, int))              \
 	X(count_nonfinite, "vec_activation", (br_ctx *, size_t *, const float *, size_t))                              \
+	X(labels_assemble, "labels_assemble", (br_ctx *, uint8_t *, const float *, size_t, int))                       \
 	X(memset0, "memcpy", (br_ctx *, void *, size_t))                                                               \
 	X(memcpy_h2d, "memcpy", (br_ctx *, void *, const void *, size_t))                                              \
 	X(memcpy_d2h, "memcpy", (br_ctx *, void *, const void *, size_t))                                              \

@@ -799,3 +799,11 @@ int br_count_nonfinite(br_ctx *ctx, size_t *count, const float *x, size_t n)
 		return -1;
 	DISPATCH(ctx, count_nonfinite, count, x, n);
 }
+int br_labels_assemble(br_ctx *ctx, uint8_t *labels, const float *probs, size_t n, int wt_only)
+{
+	const char *op = "labels_assemble";
+
+	if (n > 0 && (chk_p(ctx, op, "labels", labels) < 0 || chk_p(ctx, op, "probs", probs) < 0))
+		return -1;
+	DISPATCH(ctx, labels_assemble, labels, probs, n, wt_only);
+}
