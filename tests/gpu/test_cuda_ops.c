@@ -23,6 +23,7 @@
 #include <time.h>
 
 #include "kernels.h"
+#include "predict.h" /* r2u_assemble, the host implementation of the label map */
 
 /* ---- TAP ------------------------------------------------------------------------ */
 
@@ -845,6 +846,43 @@ static void test_nonfinite(size_t n)
 	f2_free(&x);
 }
 
+/* br_labels_assemble: the same labels on both backends, and those of the
+ * host implementation (predict.c), at and around 0.5 and on NaN */
+static void test_labels(size_t n, int wt_only)
+{
+	F2 pr = f2_new(4 * n);
+	uint8_t *want = xmalloc(n), *got = xmalloc(n), *d[2];
+
+	set_shape("n%zu wt_only %d", n, wt_only);
+	for (size_t i = 0; i < 4 * n; i++) {
+		double u = unif();
+		pr.h[i] = u < 0.1 ? 0.5f : u < 0.15 ? nextafterf(0.5f, 0.0f) : u < 0.18 ? NAN : (float)unif();
+	}
+	f2_upload(&pr);
+	r2u_assemble(want, pr.h, n, wt_only);
+	for (int s = 0; s < 2; s++) {
+		d[s] = br_malloc(CX[s], n);
+		if (d[s] == NULL)
+			die_ctx(s, "br_malloc");
+	}
+	RUN2(br_labels_assemble(CS, d[side], FS(pr), n, wt_only));
+	for (int s = 0; s < 2 && run_ok; s++) {
+		size_t differ = 0;
+		memset(got, 0xee, n);
+		if (br_memcpy_d2h(CX[s], got, d[s], n) < 0)
+			die_ctx(s, "br_memcpy_d2h");
+		for (size_t i = 0; i < n; i++)
+			differ += got[i] != want[i];
+		tap(differ == 0, "labels_assemble %s %s on %s: %zu of %zu differ from r2u_assemble", pname, shape,
+		    s ? "cuda" : "cpu", differ, n);
+	}
+	for (int s = 0; s < 2; s++)
+		br_free(CX[s], d[s]);
+	free(want);
+	free(got);
+	f2_free(&pr);
+}
+
 static void test_errors(void)
 {
 	br_tensor a = {NULL, 1, 1, 2, 2};
@@ -947,6 +985,8 @@ static void run_all(int big)
 	test_loss(2, 176, 144);
 	test_adam(1000 + 3);
 	test_nonfinite(100003);
+	test_labels(100003, 0);
+	test_labels(4097, 1);
 }
 
 int main(int argc, char **argv)

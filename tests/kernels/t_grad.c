@@ -8,6 +8,7 @@
  * The environment's BR_CPU_REFERENCE / BR_CPU_SIMD select the CPU paths.
  */
 #include "tk.h"
+#include "predict.h" /* r2u_assemble, the host implementation of the label map */
 
 static br_ctx *ctx;
 
@@ -626,6 +627,40 @@ static void test_loss(int n, int h, int w, int target, int background, int nsamp
 
 /* ---- add, acc, adam, nonfinite ---- */
 
+/* br_labels_assemble against r2u_assemble (predict.c) and against the rule of
+ * doc/MODEL.md written out here, on probabilities at and around 0.5 and NaN */
+static void test_labels(size_t n)
+{
+	float *pr = tk_alloc(4 * n);
+	uint8_t *got = malloc(n + 1), *want = malloc(n + 1);
+	int seen[5] = { 0 };
+
+	for (size_t i = 0; i < 4 * n; i++) {
+		double u = tk_unif();
+		pr[i] = u < 0.1 ? 0.5f : u < 0.15 ? nextafterf(0.5f, 0.0f) : u < 0.18 ? NAN : (float)tk_unif();
+	}
+	for (int wt_only = 0; wt_only < 2; wt_only++) {
+		size_t differ = 0, off_rule = 0;
+		memset(got, 0xee, n + 1);
+		TK_CALL(ctx, br_labels_assemble(ctx, got, pr, n, wt_only));
+		r2u_assemble(want, pr, n, wt_only);
+		for (size_t i = 0; i < n; i++) {
+			float wt = pr[i], ncr = pr[n + i], et = pr[3 * n + i];
+			int rule = !(wt >= 0.5f) ? 0 : wt_only ? 1 : et >= 0.5f ? 4 : ncr >= 0.5f ? 1 : 2;
+			differ += got[i] != want[i];
+			off_rule += got[i] != rule;
+			if (!wt_only && got[i] <= 4)
+				seen[got[i]] = 1;
+		}
+		tk_result(differ == 0 && off_rule == 0 && got[n] == 0xee,
+			  "labels_assemble n=%zu wt_only=%d: %zu differ from r2u_assemble, %zu from the rule%s", n,
+			  wt_only, differ, off_rule, got[n] == 0xee ? "" : ", wrote past the end");
+	}
+	if (n >= 1000)
+		tk_result(seen[0] && seen[1] && seen[2] && seen[4], "labels_assemble n=%zu: labels 0, 1, 2, 4 all made", n);
+	free(pr), free(got), free(want);
+}
+
 /* call failed with exactly the message want */
 static void refused(int rc, const char *want)
 {
@@ -702,6 +737,7 @@ static void test_misc(void)
 	refused(br_count_nonfinite(ctx, NULL, a, 4), "count_nonfinite: count is NULL");
 	refused(br_memcpy_d2d(ctx, y, NULL, 4), "memcpy_d2d: src is NULL");
 	refused(br_tensor_upload(ctx, &nul, a), "tensor_upload: t is NULL");
+	refused(br_labels_assemble(ctx, NULL, a, 4, 0), "labels_assemble: labels is NULL");
 	tk_result(br_vec_relu_forward(ctx, NULL, NULL, 0) == 0 &&
 			  br_dropout_forward(ctx, NULL, NULL, 0, 0.5f, 1) == 0 && br_memset0(ctx, NULL, 0) == 0,
 		  "empty flat ops need no pointers");
@@ -749,6 +785,9 @@ int main(int argc, char **argv)
 	test_loss(2, 10, 8, 3, 1, 60);
 	test_loss(4, 40, 36, 1, 0, 40);
 	test_misc();
+	test_labels(1);
+	test_labels(1001);
+	test_labels(0);
 	br_ctx_free(ctx);
 	return tk_done();
 }
