@@ -101,7 +101,7 @@ enum br_op { BR_OPS(BR_OP_ID_) BR_OP_COUNT };
 BR_OPS(BR_OP_TYPE_)
 #undef BR_OP_TYPE_
 
-/* A backend's entry prototypes: BR_OP_ENTRIES(cpu) declares cpu_conv2d_forward, ... */
+/* A backend's entry prototypes: BR_OPS(BR_OP_ENTRY_CPU_) declares cpu_conv2d_forward, ... */
 #define BR_OP_ENTRY_(prefix, name) br_##name##_fn prefix##_##name;
 #define BR_OP_ENTRY_CPU_(name, timer, types) BR_OP_ENTRY_(cpu, name)
 #define BR_OP_ENTRY_CU_(name, timer, types) BR_OP_ENTRY_(cu, name)
