@@ -1,0 +1,175 @@
+/*
+ * gzdata.c - a byte range of a gzip (or plain) file, decoded at once.
+ *
+ * A BraTS image is a few megabytes of gzip.  libdeflate decodes a whole
+ * buffer several times faster than zlib's streaming inflate, so a regular
+ * file is read whole and decoded with libdeflate into a buffer exactly as
+ * large as the bytes the caller asks for; zlib's streaming reader remains
+ * for what libdeflate cannot take cheaply (very large files, members that
+ * run past the wanted range, input that is not gzip at all).  Either way no
+ * more than offset + want bytes are ever produced, so a small file that
+ * claims a huge decoded size costs nothing.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <libdeflate.h>
+#include <zlib.h>
+
+#include "gzdata.h"
+#include "volume.h"
+
+/* Compressed files larger than this are streamed with zlib instead of
+ * being held whole in memory (a BraTS volume is 1-10 MB of gzip). */
+#define GZ_WHOLE_MAX ((size_t)1 << 30)
+
+static int read_all(int fd, unsigned char *buf, size_t n)
+{
+	size_t done = 0;
+
+	while (done < n) {
+		ssize_t k = read(fd, buf + done, n - done);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k < 0)
+			return br_set_error("%s", strerror(errno));
+		if (k == 0)
+			return br_set_error("file shrank while being read");
+		done += (size_t)k;
+	}
+	return 0;
+}
+
+/* zlib's streaming reader: bytes [offset, offset + want) of PATH. */
+static int stream_range(const char *path, size_t offset, size_t want, unsigned char *buf)
+{
+	size_t done = 0;
+	gzFile g;
+	int k, errnum;
+
+	if (offset > (size_t)INT32_MAX)
+		return br_set_error("data offset %zu out of range", offset);
+	g = gzopen(path, "rb");
+	if (g == NULL)
+		return br_set_error("%s", strerror(errno ? errno : ENOMEM));
+	gzbuffer(g, 1 << 18);
+	if (gzseek(g, (z_off_t)offset, SEEK_SET) != (z_off_t)offset) {
+		gzclose(g);
+		return br_set_error("data truncated: no data at offset %zu", offset);
+	}
+	while (done < want) {
+		unsigned chunk = want - done > (1u << 30) ? (1u << 30) : (unsigned)(want - done);
+		k = gzread(g, buf + done, chunk);
+		if (k <= 0)
+			break;
+		done += (size_t)k;
+	}
+	if (done < want) {
+		const char *zmsg = gzerror(g, &errnum);
+		if (errnum != Z_OK && errnum != Z_BUF_ERROR)
+			br_set_error("data corrupt (%s) after %zu of %zu bytes", zmsg, done, want);
+		else
+			br_set_error("data truncated: %zu of the %zu bytes the header promises", done, want);
+		gzclose(g);
+		return -1;
+	}
+	gzclose(g);
+	return 0;
+}
+
+/* libdeflate over the whole file in memory.  Returns 0 when done, -1 with
+ * an error for corrupt or short data, 1 when the streaming reader should
+ * take over (not gzip, a member longer than the range, a stray tail). */
+static int whole_range(const unsigned char *in, size_t nin, size_t offset, size_t want, unsigned char *buf)
+{
+	struct libdeflate_decompressor *d;
+	unsigned char *out = buf;
+	size_t cap = offset + want, got = 0, pos = 0;
+	enum libdeflate_result r = LIBDEFLATE_SUCCESS;
+
+	if (nin < 18 || in[0] != 0x1f || in[1] != 0x8b)
+		return 1;
+	if (offset > 0) {
+		out = malloc(cap ? cap : 1);
+		if (out == NULL)
+			return br_set_error("out of memory (%zu bytes)", cap);
+	}
+	d = libdeflate_alloc_decompressor();
+	if (d == NULL) {
+		if (out != buf)
+			free(out);
+		return br_set_error("out of memory (decompressor)");
+	}
+	/* one gzip member after another until the range is filled */
+	while (got < cap && pos < nin) {
+		size_t used_in = 0, used_out = 0;
+		if (nin - pos < 18 || in[pos] != 0x1f || in[pos + 1] != 0x8b)
+			break; /* a tail that is not gzip: zlib ignores it too */
+		r = libdeflate_gzip_decompress_ex(d, in + pos, nin - pos, out + got, cap - got, &used_in, &used_out);
+		if (r != LIBDEFLATE_SUCCESS)
+			break;
+		pos += used_in;
+		got += used_out;
+	}
+	libdeflate_free_decompressor(d);
+	if (r == LIBDEFLATE_INSUFFICIENT_SPACE) {
+		/* the data goes on past the range: let zlib stop where we need */
+		if (out != buf)
+			free(out);
+		return 1;
+	}
+	if (r != LIBDEFLATE_SUCCESS || got < cap) {
+		if (out != buf)
+			free(out);
+		if (r == LIBDEFLATE_BAD_DATA) {
+			/* say how far good data reaches, as the streaming reader does */
+			return 1;
+		}
+		return br_set_error("data truncated: %zu of the %zu bytes the header promises",
+				    got > offset ? got - offset : 0, want);
+	}
+	if (out != buf) {
+		memcpy(buf, out + offset, want);
+		free(out);
+	}
+	return 0;
+}
+
+int br_gz_read_range(const char *path, size_t offset, size_t want, void *buf)
+{
+	struct stat st;
+	unsigned char *in;
+	size_t nin;
+	int fd, rc;
+
+	if (want > SIZE_MAX - offset)
+		return br_set_error("data range too large");
+	fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return br_set_error("%s", strerror(errno));
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uintmax_t)st.st_size > GZ_WHOLE_MAX ||
+	    st.st_size < 18) {
+		close(fd);
+		return stream_range(path, offset, want, buf);
+	}
+	nin = (size_t)st.st_size;
+	in = malloc(nin);
+	if (in == NULL) {
+		close(fd);
+		return stream_range(path, offset, want, buf);
+	}
+	rc = read_all(fd, in, nin);
+	close(fd);
+	if (rc == 0)
+		rc = whole_range(in, nin, offset, want, buf);
+	free(in);
+	if (rc == 1)
+		rc = stream_range(path, offset, want, buf);
+	return rc;
+}
