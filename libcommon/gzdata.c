@@ -47,20 +47,27 @@ static int read_all(int fd, unsigned char *buf, size_t n)
 }
 
 /* zlib's streaming reader: bytes [offset, offset + want) of PATH. */
-static int stream_range(const char *path, size_t offset, size_t want, unsigned char *buf)
+static int stream_range(const char *path, size_t offset, size_t want, void **out)
 {
 	size_t done = 0;
+	unsigned char *buf;
 	gzFile g;
 	int k, errnum;
 
 	if (offset > (size_t)INT32_MAX)
 		return br_set_error("data offset %zu out of range", offset);
+	buf = malloc(want ? want : 1);
+	if (buf == NULL)
+		return br_set_error("out of memory (%zu bytes)", want);
 	g = gzopen(path, "rb");
-	if (g == NULL)
+	if (g == NULL) {
+		free(buf);
 		return br_set_error("%s", strerror(errno ? errno : ENOMEM));
+	}
 	gzbuffer(g, 1 << 18);
 	if (gzseek(g, (z_off_t)offset, SEEK_SET) != (z_off_t)offset) {
 		gzclose(g);
+		free(buf);
 		return br_set_error("data truncated: no data at offset %zu", offset);
 	}
 	while (done < want) {
@@ -77,33 +84,34 @@ static int stream_range(const char *path, size_t offset, size_t want, unsigned c
 		else
 			br_set_error("data truncated: %zu of the %zu bytes the header promises", done, want);
 		gzclose(g);
+		free(buf);
 		return -1;
 	}
 	gzclose(g);
+	*out = buf;
 	return 0;
 }
 
-/* libdeflate over the whole file in memory.  Returns 0 when done, -1 with
- * an error for corrupt or short data, 1 when the streaming reader should
- * take over (not gzip, a member longer than the range, a stray tail). */
-static int whole_range(const unsigned char *in, size_t nin, size_t offset, size_t want, unsigned char *buf)
+/* libdeflate over the whole file in memory, into *out (offset + want
+ * bytes, the range then moved to the front).  Returns 0 when done, -1 with
+ * an error, 1 when the streaming reader should take over (not gzip, a
+ * member longer than the range, corrupt data: zlib says how far good data
+ * reaches). */
+static int whole_range(const unsigned char *in, size_t nin, size_t offset, size_t want, void **out)
 {
 	struct libdeflate_decompressor *d;
-	unsigned char *out = buf;
+	unsigned char *o;
 	size_t cap = offset + want, got = 0, pos = 0;
 	enum libdeflate_result r = LIBDEFLATE_SUCCESS;
 
 	if (nin < 18 || in[0] != 0x1f || in[1] != 0x8b)
 		return 1;
-	if (offset > 0) {
-		out = malloc(cap ? cap : 1);
-		if (out == NULL)
-			return br_set_error("out of memory (%zu bytes)", cap);
-	}
+	o = malloc(cap ? cap : 1);
+	if (o == NULL)
+		return br_set_error("out of memory (%zu bytes)", cap);
 	d = libdeflate_alloc_decompressor();
 	if (d == NULL) {
-		if (out != buf)
-			free(out);
+		free(o);
 		return br_set_error("out of memory (decompressor)");
 	}
 	/* one gzip member after another until the range is filled */
@@ -111,37 +119,34 @@ static int whole_range(const unsigned char *in, size_t nin, size_t offset, size_
 		size_t used_in = 0, used_out = 0;
 		if (nin - pos < 18 || in[pos] != 0x1f || in[pos + 1] != 0x8b)
 			break; /* a tail that is not gzip: zlib ignores it too */
-		r = libdeflate_gzip_decompress_ex(d, in + pos, nin - pos, out + got, cap - got, &used_in, &used_out);
+		r = libdeflate_gzip_decompress_ex(d, in + pos, nin - pos, o + got, cap - got, &used_in, &used_out);
 		if (r != LIBDEFLATE_SUCCESS)
 			break;
 		pos += used_in;
 		got += used_out;
 	}
 	libdeflate_free_decompressor(d);
-	if (r == LIBDEFLATE_INSUFFICIENT_SPACE) {
-		/* the data goes on past the range: let zlib stop where we need */
-		if (out != buf)
-			free(out);
+	if (r != LIBDEFLATE_SUCCESS) {
+		free(o);
 		return 1;
 	}
-	if (r != LIBDEFLATE_SUCCESS || got < cap) {
-		if (out != buf)
-			free(out);
-		if (r == LIBDEFLATE_BAD_DATA) {
-			/* say how far good data reaches, as the streaming reader does */
-			return 1;
-		}
+	if (got < cap) {
+		free(o);
 		return br_set_error("data truncated: %zu of the %zu bytes the header promises",
 				    got > offset ? got - offset : 0, want);
 	}
-	if (out != buf) {
-		memcpy(buf, out + offset, want);
-		free(out);
+	if (offset > 0) {
+		unsigned char *shrunk;
+		memmove(o, o + offset, want);
+		shrunk = realloc(o, want ? want : 1);
+		if (shrunk != NULL)
+			o = shrunk;
 	}
+	*out = o;
 	return 0;
 }
 
-int br_gz_read_range(const char *path, size_t offset, size_t want, void *buf)
+int br_gz_read_range(const char *path, size_t offset, size_t want, void **out)
 {
 	struct stat st;
 	unsigned char *in;
@@ -156,20 +161,20 @@ int br_gz_read_range(const char *path, size_t offset, size_t want, void *buf)
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uintmax_t)st.st_size > GZ_WHOLE_MAX ||
 	    st.st_size < 18) {
 		close(fd);
-		return stream_range(path, offset, want, buf);
+		return stream_range(path, offset, want, out);
 	}
 	nin = (size_t)st.st_size;
 	in = malloc(nin);
 	if (in == NULL) {
 		close(fd);
-		return stream_range(path, offset, want, buf);
+		return stream_range(path, offset, want, out);
 	}
 	rc = read_all(fd, in, nin);
 	close(fd);
 	if (rc == 0)
-		rc = whole_range(in, nin, offset, want, buf);
+		rc = whole_range(in, nin, offset, want, out);
 	free(in);
 	if (rc == 1)
-		rc = stream_range(path, offset, want, buf);
+		rc = stream_range(path, offset, want, out);
 	return rc;
 }

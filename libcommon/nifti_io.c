@@ -59,17 +59,12 @@ static int dt_to_nifti(int dt)
 static int read_data(const char *path, const nifti_image *nim, void **out)
 {
 	size_t want = (size_t)nim->nvox * (size_t)nim->nbyper;
-	char *buf;
+	void *buf;
 
 	if (nim->iname_offset < 0)
 		return br_set_error("data truncated: no data at offset %d", nim->iname_offset);
-	buf = malloc(want ? want : 1);
-	if (buf == NULL)
-		return br_set_error("out of memory (%zu bytes)", want);
-	if (br_gz_read_range(path, (size_t)nim->iname_offset, want, buf) < 0) {
-		free(buf);
+	if (br_gz_read_range(path, (size_t)nim->iname_offset, want, &buf) < 0)
 		return -1;
-	}
 	if (nim->byteorder != nifti_short_order() && nim->nbyper > 1)
 		br_swap_bytes(buf, (size_t)nim->nvox, (size_t)nim->nbyper);
 	*out = buf;
