@@ -3,12 +3,13 @@
  *
  * A BraTS image is a few megabytes of gzip.  libdeflate decodes a whole
  * buffer several times faster than zlib's streaming inflate, so a regular
- * file is read whole and decoded with libdeflate into a buffer exactly as
- * large as the bytes the caller asks for; zlib's streaming reader remains
- * for what libdeflate cannot take cheaply (very large files, members that
- * run past the wanted range, input that is not gzip at all).  Either way no
- * more than offset + want bytes are ever produced, so a small file that
- * claims a huge decoded size costs nothing.
+ * gzip file is read whole and decoded with libdeflate into a buffer exactly
+ * as large as the bytes the caller asks for.  What libdeflate cannot take
+ * cheaply (not gzip, not a regular file, very large files, members that run
+ * past the wanted range, corrupt data whose good part should be measured)
+ * is left to the caller's zlib streaming reader.  A header that promises
+ * more than 1032 times the compressed size (deflate's largest ratio) is
+ * refused before anything is allocated.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -20,7 +21,6 @@
 #include <unistd.h>
 
 #include <libdeflate.h>
-#include <zlib.h>
 
 #include "gzdata.h"
 #include "volume.h"
@@ -43,52 +43,6 @@ static int read_all(int fd, unsigned char *buf, size_t n)
 			return br_set_error("file shrank while being read");
 		done += (size_t)k;
 	}
-	return 0;
-}
-
-/* zlib's streaming reader: bytes [offset, offset + want) of PATH. */
-static int stream_range(const char *path, size_t offset, size_t want, void **out)
-{
-	size_t done = 0;
-	unsigned char *buf;
-	gzFile g;
-	int k, errnum;
-
-	if (offset > (size_t)INT32_MAX)
-		return br_set_error("data offset %zu out of range", offset);
-	buf = malloc(want ? want : 1);
-	if (buf == NULL)
-		return br_set_error("out of memory (%zu bytes)", want);
-	g = gzopen(path, "rb");
-	if (g == NULL) {
-		free(buf);
-		return br_set_error("%s", strerror(errno ? errno : ENOMEM));
-	}
-	gzbuffer(g, 1 << 18);
-	if (gzseek(g, (z_off_t)offset, SEEK_SET) != (z_off_t)offset) {
-		gzclose(g);
-		free(buf);
-		return br_set_error("data truncated: no data at offset %zu", offset);
-	}
-	while (done < want) {
-		unsigned chunk = want - done > (1u << 30) ? (1u << 30) : (unsigned)(want - done);
-		k = gzread(g, buf + done, chunk);
-		if (k <= 0)
-			break;
-		done += (size_t)k;
-	}
-	if (done < want) {
-		const char *zmsg = gzerror(g, &errnum);
-		if (errnum != Z_OK && errnum != Z_BUF_ERROR)
-			br_set_error("data corrupt (%s) after %zu of %zu bytes", zmsg, done, want);
-		else
-			br_set_error("data truncated: %zu of the %zu bytes the header promises", done, want);
-		gzclose(g);
-		free(buf);
-		return -1;
-	}
-	gzclose(g);
-	*out = buf;
 	return 0;
 }
 
@@ -146,7 +100,7 @@ static int whole_range(const unsigned char *in, size_t nin, size_t offset, size_
 	return 0;
 }
 
-int br_gz_read_range(const char *path, size_t offset, size_t want, void **out)
+int br_gz_inflate_range(const char *path, size_t offset, size_t want, void **out)
 {
 	struct stat st;
 	unsigned char *in;
@@ -161,20 +115,25 @@ int br_gz_read_range(const char *path, size_t offset, size_t want, void **out)
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (uintmax_t)st.st_size > GZ_WHOLE_MAX ||
 	    st.st_size < 18) {
 		close(fd);
-		return stream_range(path, offset, want, out);
+		return 1;
 	}
 	nin = (size_t)st.st_size;
+	/* deflate expands at most 1032:1: a header promising more than the
+	 * whole file could hold is found out before anything is allocated */
+	if ((offset + want) / 1032 > nin) {
+		close(fd);
+		return br_set_error("data truncated: %zu bytes of gzip cannot hold the %zu bytes the header promises",
+				    nin, want);
+	}
 	in = malloc(nin);
 	if (in == NULL) {
 		close(fd);
-		return stream_range(path, offset, want, out);
+		return 1;
 	}
 	rc = read_all(fd, in, nin);
 	close(fd);
 	if (rc == 0)
 		rc = whole_range(in, nin, offset, want, out);
 	free(in);
-	if (rc == 1)
-		rc = stream_range(path, offset, want, out);
 	return rc;
 }

@@ -58,13 +58,55 @@ static int dt_to_nifti(int dt)
 /* Read nvox * nbyper bytes at the header's vox_offset, plain or gzip. */
 static int read_data(const char *path, const nifti_image *nim, void **out)
 {
-	size_t want = (size_t)nim->nvox * (size_t)nim->nbyper;
-	void *buf;
+	size_t want = (size_t)nim->nvox * (size_t)nim->nbyper, done = 0;
+	gzFile g;
+	int k, errnum;
+	char *buf;
 
-	if (nim->iname_offset < 0)
+	/* a gzip file is decoded whole by libdeflate; anything else streams */
+	if (nim->iname_offset >= 0) {
+		void *whole;
+		int rc = br_gz_inflate_range(path, (size_t)nim->iname_offset, want, &whole);
+		if (rc < 0)
+			return -1;
+		if (rc == 0) {
+			buf = whole;
+			goto swap;
+		}
+	}
+	buf = malloc(want ? want : 1);
+	if (buf == NULL)
+		return br_set_error("out of memory (%zu bytes)", want);
+	g = gzopen(path, "rb");
+	if (g == NULL) {
+		free(buf);
+		return br_set_error("%s", strerror(errno));
+	}
+	gzbuffer(g, 1 << 18);
+	if (nim->iname_offset < 0 || gzseek(g, nim->iname_offset, SEEK_SET) != nim->iname_offset) {
+		gzclose(g);
+		free(buf);
 		return br_set_error("data truncated: no data at offset %d", nim->iname_offset);
-	if (br_gz_read_range(path, (size_t)nim->iname_offset, want, &buf) < 0)
+	}
+	while (done < want) {
+		unsigned chunk = want - done > (1u << 30) ? (1u << 30) : (unsigned)(want - done);
+		k = gzread(g, buf + done, chunk);
+		if (k <= 0)
+			break;
+		done += (size_t)k;
+	}
+	if (done < want) {
+		const char *zmsg = gzerror(g, &errnum);
+		if (errnum != Z_OK && errnum != Z_BUF_ERROR)
+			br_set_error("data corrupt (%s) after %zu of %zu bytes", zmsg, done, want);
+		else
+			br_set_error("data truncated: %zu of the %zu bytes the header promises", done, want);
+		gzclose(g);
+		free(buf);
 		return -1;
+	}
+	gzclose(g);
+swap:
 	if (nim->byteorder != nifti_short_order() && nim->nbyper > 1)
 		br_swap_bytes(buf, (size_t)nim->nvox, (size_t)nim->nbyper);
 	*out = buf;

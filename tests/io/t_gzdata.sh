@@ -26,6 +26,8 @@ open("trunc.nii.gz", "wb").write(z[: len(z) // 2])
 c = bytearray(z); c[len(c) // 2: len(c) // 2 + 64] = bytes(64)
 open("corrupt.nii.gz", "wb").write(bytes(c))
 open("short.nii.gz", "wb").write(member(raw[: len(raw) - 4000]))
+h = nib.Nifti1Header(); h.set_data_shape((2048, 2048, 2048)); h.set_data_dtype(np.int16)
+open("huge.nii.gz", "wb").write(member(h.binaryblock + bytes(4) + bytes(100000)))
 PY
 for f in one multi longer tail bomb; do
 	# brats-flip twice is the identity on the voxels: the NRRD written holds what was read
@@ -46,5 +48,12 @@ done
 fails "truncated gzip" 1 "^brats-flip: .*trunc.nii.gz: .*(truncated|corrupt)" brats-flip -q -o out.nrrd trunc.nii.gz
 fails "corrupt gzip" 1 "^brats-flip: .*corrupt.nii.gz: .*corrupt" brats-flip -q -o out.nrrd corrupt.nii.gz
 fails "valid gzip, too little data" 1 "^brats-flip: .*short.nii.gz: data truncated: [0-9]+ of the 239242 bytes" brats-flip -q -o out.nrrd short.nii.gz
+(ulimit -v 300000; exec brats-flip -q -o out.nrrd huge.nii.gz) 2>huge.err
+rc=$?
+if [ $rc -eq 1 ] && grep -Eq "^brats-flip: .*huge.nii.gz: data truncated: [0-9]+ bytes of gzip cannot hold the 17179869184 bytes" huge.err; then
+	t_ok "a header promising 16 GiB in 100 kB of gzip: refused before allocating"
+else
+	t_notok "16 GiB claim: exit $rc, $(head -n 1 huge.err)"
+fi
 absent out.nrrd "no output after the errors"
 finish
