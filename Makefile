@@ -30,11 +30,11 @@ NET_TOOLS = r2u-train r2u-infer
 
 # ---- dependencies ------------------------------------------------------------
 ifeq ($(STATIC),1)
-  LIBS_IO = -Wl,-Bstatic -lniftiio -lznz -lpng16 -lz -Wl,-Bdynamic -lm
+  LIBS_IO = -Wl,-Bstatic -lniftiio -lznz -lpng16 -ldeflate -lz -Wl,-Bdynamic -lm
   LIBS_BLAS = /usr/lib/x86_64-linux-gnu/openblas-pthread/libopenblas.a -Wl,-Bstatic -lgfortran -lquadmath -Wl,-Bdynamic
   LDFLAGS_EXTRA = -static-libgcc -Wl,-Bstatic -lgomp -Wl,-Bdynamic -lpthread -ldl
 else
-  LIBS_IO = -lniftiio -lznz -lpng16 -lz -lm
+  LIBS_IO = -lniftiio -lznz -lpng16 -ldeflate -lz -lm
   LIBS_BLAS = -lopenblas
   LDFLAGS_EXTRA = -lgomp -lpthread
 endif

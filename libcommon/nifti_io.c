@@ -21,6 +21,7 @@
 
 #include <nifti1_io.h>
 
+#include "gzdata.h"
 #include "io_internal.h"
 #include "volume.h"
 
@@ -62,6 +63,17 @@ static int read_data(const char *path, const nifti_image *nim, void **out)
 	int k, errnum;
 	char *buf;
 
+	/* a gzip file is decoded whole by libdeflate; anything else streams */
+	if (nim->iname_offset >= 0) {
+		void *whole;
+		int rc = br_gz_inflate_range(path, (size_t)nim->iname_offset, want, &whole);
+		if (rc < 0)
+			return -1;
+		if (rc == 0) {
+			buf = whole;
+			goto swap;
+		}
+	}
 	buf = malloc(want ? want : 1);
 	if (buf == NULL)
 		return br_set_error("out of memory (%zu bytes)", want);
@@ -94,6 +106,7 @@ static int read_data(const char *path, const nifti_image *nim, void **out)
 		return -1;
 	}
 	gzclose(g);
+swap:
 	if (nim->byteorder != nifti_short_order() && nim->nbyper > 1)
 		br_swap_bytes(buf, (size_t)nim->nvox, (size_t)nim->nbyper);
 	*out = buf;

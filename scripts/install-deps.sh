@@ -11,7 +11,7 @@
 # packages here: the build uses them when /usr/local/cuda (or CUDA_HOME) has them.
 set -eu
 
-PKGS="gcc make libc6-dev libnifti2-dev zlib1g-dev libpng-dev libopenblas-dev
+PKGS="gcc make libc6-dev libnifti2-dev zlib1g-dev libdeflate-dev libpng-dev libopenblas-dev
 python3 python3-numpy python3-scipy python3-nibabel python3-torch
 teem-apps mandoc mricron-data gnuplot-nox hyperfine time"
 
