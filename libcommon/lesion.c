@@ -332,11 +332,30 @@ static int64_t surfels(int64_t *idx, uint8_t *code, const uint8_t *m, const int6
 	return cnt;
 }
 
+/* The percentile distance from the surfels query (codes qcode) to the
+ * nearest of feat, on the lattice of the box n; d, s: nquery of scratch.
+ * 0, or -1 when memory runs out. */
+static int one_way(double *out, double *d, surfel *s, const int64_t *feat, int64_t nfeat, const int64_t *query,
+		   const uint8_t *qcode, int64_t nquery, const int64_t n[3], const double sp[3], const double area[256],
+		   double percent)
+{
+	int64_t i;
+
+	if (br_edt_sq_points(d, feat, nfeat, query, nquery, n[0] + 1, n[1] + 1, n[2] + 1, sp) < 0)
+		return -1;
+	for (i = 0; i < nquery; i++) {
+		s[i].d = sqrt(d[i]);
+		s[i].a = area[qcode[i]];
+	}
+	*out = robust_percentile(s, (size_t)nquery, percent);
+	return isnan(*out) ? -1 : 0;
+}
+
 /* Surface HD of the masks ma, mb of the box n (which holds both). */
 static int surface_hd_box(double *out, const uint8_t *ma, const uint8_t *mb, const int64_t n[3], const double sp[3],
 			  const double area[256], double percent)
 {
-	int64_t nl = (n[0] + 1) * (n[1] + 1) * (n[2] + 1), na, nb, i;
+	int64_t nl = (n[0] + 1) * (n[1] + 1) * (n[2] + 1), na, nb;
 	int64_t *ia = malloc((size_t)nl * sizeof *ia), *ib = malloc((size_t)nl * sizeof *ib);
 	uint8_t *ca = malloc((size_t)nl), *cb = malloc((size_t)nl);
 	double *d = NULL, hab, hba;
@@ -356,21 +375,8 @@ static int surface_hd_box(double *out, const uint8_t *ma, const uint8_t *mb, con
 	s = malloc((size_t)(na > nb ? na : nb) * sizeof *s);
 	if (d == NULL || s == NULL)
 		goto done;
-	if (br_edt_sq_points(d, ib, nb, ia, na, n[0] + 1, n[1] + 1, n[2] + 1, sp) < 0)
-		goto done;
-	for (i = 0; i < na; i++) {
-		s[i].d = sqrt(d[i]);
-		s[i].a = area[ca[i]];
-	}
-	hab = robust_percentile(s, (size_t)na, percent);
-	if (br_edt_sq_points(d, ia, na, ib, nb, n[0] + 1, n[1] + 1, n[2] + 1, sp) < 0)
-		goto done;
-	for (i = 0; i < nb; i++) {
-		s[i].d = sqrt(d[i]);
-		s[i].a = area[cb[i]];
-	}
-	hba = robust_percentile(s, (size_t)nb, percent);
-	if (isnan(hab) || isnan(hba))
+	if (one_way(&hab, d, s, ib, nb, ia, ca, na, n, sp, area, percent) < 0 ||
+	    one_way(&hba, d, s, ia, na, ib, cb, nb, n, sp, area, percent) < 0)
 		goto done;
 	*out = hab > hba ? hab : hba;
 	rc = 0;
