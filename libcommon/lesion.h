@@ -81,10 +81,6 @@ int br_lesion_score_case(br_lesion_score out[BR_NREGION], const uint8_t *pred, c
 			 int64_t ny, int64_t nz, const double sp[3], int labels2023, unsigned regions,
 			 const br_lesion_params *par);
 
-/* The surface HD95 (above, percent = 95) between the masks a and b. */
-int br_surface_hd(double *out, const uint8_t *a, const uint8_t *b, int64_t nx, int64_t ny, int64_t nz,
-		  const double sp[3], double percent);
-
 /* The area (mm^2) of the surface element of each of the 256 codes for the
  * spacing sp; bit 7-(4a+2b+c) of a code is the voxel at offset (a-1, b-1,
  * c-1) along (x, y, z) from the corner (surface-distance's neighbour code). */
