@@ -193,7 +193,7 @@ def gen_lesion(d):
     # one missed, and a tumour
     small = z.copy()
     small[2:7, 2:7, 2:4] = 1                 # 50 voxels
-    small[30:33, 2:19, 2] = 2                # 51 voxels, on the grid's border
+    small[30:33, 2:19, 0] = 2                # 51 voxels, on the grid's border
     small[38:40, 30:32, 20:22] = 3           # 8 voxels
     small[2:5, 30:33, 25:27] = 2             # 18 voxels, missed
     g = np.where(small > 0, small, _tumours(rng, shape, 1))
