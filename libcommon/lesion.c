@@ -507,7 +507,17 @@ static int dilate18(uint8_t *m, const int64_t n[3], int iters)
 typedef struct {
 	int64_t voxels;
 	box b;
+	int64_t first; /* x-slowest raster index of the first voxel of its dilated component */
+	int kept;      /* over the volume threshold */
+	double dice, hd;
 } lesion;
+
+static int cmp_first(const void *a, const void *b)
+{
+	const lesion *p = a, *q = b;
+
+	return p->first < q->first ? -1 : p->first > q->first;
+}
 
 int br_lesion_score_masks(br_lesion_score *out, const uint8_t *pred, const uint8_t *gt, int64_t nx, int64_t ny,
 			  int64_t nz, const double sp[3], const br_lesion_params *par)
@@ -520,7 +530,7 @@ int br_lesion_score_masks(br_lesion_score *out, const uint8_t *pred, const uint8
 	uint8_t *matched = NULL, *gd = NULL, *lm = NULL, *ma = NULL, *mb = NULL;
 	box *pbox = NULL, gbox, bg;
 	lesion *les = NULL;
-	double area[256], sum_dice = 0, sum_hd = 0;
+	double area[256], *vd = NULL, *vh = NULL;
 	int rc = -1;
 
 	memset(out, 0, sizeof *out);
@@ -577,18 +587,24 @@ int br_lesion_score_masks(br_lesion_score *out, const uint8_t *pred, const uint8
 		br_cc_paint(ld, cd);
 		for (k = 0; k < nles; k++) {
 			les[k].voxels = 0;
+			les[k].first = INT64_MAX;
 			box_empty(&les[k].b);
 		}
 		/* ld: lesion + 1 on the voxels of gt, 0 elsewhere */
 		for (z = 0; z < bn[2]; z++)
 			for (y = 0; y < bn[1]; y++)
 				for (x = 0; x < bn[0]; x++) {
-					int64_t v = (z * bn[1] + y) * bn[0] + x;
+					int64_t v = (z * bn[1] + y) * bn[0] + x, f;
+					if (ld[v] == 0)
+						continue;
+					k = ld[v] - 1;
+					f = ((x + bg.lo[0]) * ny + y + bg.lo[1]) * nz + z + bg.lo[2];
+					if (f < les[k].first)
+						les[k].first = f;
 					if (!gt[((z + bg.lo[2]) * ny + y + bg.lo[1]) * nx + x + bg.lo[0]]) {
 						ld[v] = 0;
 						continue;
 					}
-					k = ld[v] - 1;
 					les[k].voxels++;
 					box_add(&les[k].b, x + bg.lo[0], x + bg.lo[0], y + bg.lo[1], z + bg.lo[2]);
 				}
@@ -666,11 +682,11 @@ int br_lesion_score_masks(br_lesion_score *out, const uint8_t *pred, const uint8
 			free(mb);
 			ma = mb = NULL;
 		}
+		les[k].kept = keep;
+		les[k].dice = dice;
+		les[k].hd = isinf(hd) ? par->miss_hd : hd;
 		if (!keep)
 			continue;
-		nin++;
-		sum_dice += dice;
-		sum_hd += isinf(hd) ? par->miss_hd : hd;
 		if (nm > 0)
 			out->tp++;
 		else
@@ -679,12 +695,26 @@ int br_lesion_score_masks(br_lesion_score *out, const uint8_t *pred, const uint8
 	for (c = 0; c < cp->n; c++)
 		nfp += !matched[c];
 	out->fp = nfp;
+	/* the sums in the order of the evaluation code's lesion numbers (the
+	 * dilated components labelled in an x-slowest scan), as numpy sums */
+	if (nles > 0)
+		qsort(les, (size_t)nles, sizeof *les, cmp_first);
+	vd = malloc((size_t)(nles > 0 ? nles : 1) * sizeof *vd);
+	vh = malloc((size_t)(nles > 0 ? nles : 1) * sizeof *vh);
+	if (vd == NULL || vh == NULL)
+		goto oom;
+	for (k = 0; k < nles; k++)
+		if (les[k].voxels > 0 && les[k].kept) {
+			vd[nin] = les[k].dice;
+			vh[nin] = les[k].hd;
+			nin++;
+		}
 	if (nin + nfp == 0) {
 		out->dice = 1;
 		out->hd95 = 0;
 	} else {
-		out->dice = sum_dice / (double)(nin + nfp);
-		out->hd95 = (sum_hd + (double)nfp * par->miss_hd) / (double)(nin + nfp);
+		out->dice = np_sum(vd, (size_t)nin) / (double)(nin + nfp);
+		out->hd95 = (np_sum(vh, (size_t)nin) + (double)nfp * par->miss_hd) / (double)(nin + nfp);
 	}
 	rc = 0;
 	goto done;
@@ -706,6 +736,8 @@ done:
 	free(mb);
 	free(pbox);
 	free(les);
+	free(vd);
+	free(vh);
 	return rc;
 }
 
