@@ -27,7 +27,10 @@
  *  4. Scores.  With n the true lesions left in, FP the false positives:
  *     Dice = (sum of their Dice) / (n + FP), HD95 = (sum of their HD95 +
  *     FP * miss_hd) / (n + FP); 1 and 0 when n + FP is 0.  TP: true lesions
- *     left in that something matches; FN: those that nothing matches.
+ *     left in that something matches; FN: those that nothing matches.  The
+ *     sums run in the evaluation code's order of the lesions (its labels of
+ *     the dilated mask, numbered in an x-slowest scan) and add as numpy
+ *     does, so that the scores agree with it to the last bit.
  *
  * Surface HD95 (compute_surface_distances and compute_robust_hausdorff of
  * surface-distance): the surface of a mask lives on the corners of its
