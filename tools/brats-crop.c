@@ -10,6 +10,7 @@
 #include "brats.h"
 #include "cli.h"
 #include "crop.h"
+#include "labelmap.h"
 #include "volume.h"
 
 static const char usage[] =
@@ -44,12 +45,11 @@ static br_vol *load(const char *path, int seg, int y2023)
 		br_die(path, "%s", br_error());
 	if (!seg)
 		return v;
-	if (br_vol_check_labels(v, y2023) < 0)
-		br_die(path, "%s", br_error());
-	u = br_vol_convert(v, BR_U8);
+	u = br_vol_labels_u8(v, y2023);
 	if (u == NULL)
 		br_die(path, "%s", br_error());
-	br_vol_free(v);
+	if (u != v)
+		br_vol_free(v);
 	if (y2023) {
 		uint8_t *p = u->data;
 		size_t i, n = br_vol_nvox(u);

@@ -16,6 +16,7 @@
 
 #include "cli.h"
 #include "components.h"
+#include "labelmap.h"
 #include "metrics.h"
 #include "volume.h"
 
@@ -65,27 +66,15 @@ struct filter_opts {
 /* Filter one record in place; -1 with a reason.  Statistics out. */
 static int filter_record(br_vol *v, const struct filter_opts *o, int64_t st[4])
 {
-	size_t n = br_vol_nvox(v), i;
-	uint8_t *mask = NULL, *keep = NULL;
+	br_vol *lab; /* the labels as bytes: v, or a converted copy */
+	uint8_t *keep = NULL;
 	br_cc *cc;
-	int64_t nfg = 0;
+	int64_t nfg = 0, i;
 
-	if (v->dim[3] != 1)
-		return br_set_error("a label map has one channel, this record has %lld", (long long)v->dim[3]);
-	if (v->dtype == BR_U8) {
-		if (br_vol_check_labels(v, o->labels2023) < 0)
-			return -1;
-		mask = v->data;
-	} else {
-		if (br_vol_check_labels(v, o->labels2023) < 0)
-			return -1;
-		mask = malloc(n);
-		if (mask == NULL)
-			return br_set_error("out of memory");
-		for (i = 0; i < n; i++)
-			mask[i] = br_vol_get(v, i) != 0;
-	}
-	cc = br_cc_new(mask, v->dim[0], v->dim[1], v->dim[2], o->connectivity);
+	lab = br_vol_labels_u8(v, o->labels2023);
+	if (lab == NULL)
+		return -1;
+	cc = br_cc_new(lab->data, v->dim[0], v->dim[1], v->dim[2], o->connectivity);
 	if (cc == NULL)
 		goto fail;
 	keep = malloc((size_t)(cc->n > 0 ? cc->n : 1));
@@ -93,20 +82,20 @@ static int filter_record(br_vol *v, const struct filter_opts *o, int64_t st[4])
 		br_set_error("out of memory");
 		goto fail;
 	}
-	for (i = 0; i < (size_t)cc->n; i++)
+	for (i = 0; i < cc->n; i++)
 		nfg += cc->size[i];
 	st[0] = cc->n;
 	st[1] = br_cc_select(keep, cc, o->ratio, o->min_voxels, o->keep_largest);
 	st[2] = br_cc_clear(v->data, br_dtype_size(v->dtype), cc, keep);
 	st[3] = nfg;
-	if (mask != v->data)
-		free(mask);
+	if (lab != v)
+		br_vol_free(lab);
 	free(keep);
 	br_cc_free(cc);
 	return 0;
 fail:
-	if (mask != v->data)
-		free(mask);
+	if (lab != v)
+		br_vol_free(lab);
 	free(keep);
 	br_cc_free(cc);
 	return -1;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "labelmap.h"
 #include "png_out.h"
 #include "render.h"
 #include "stats.h"
@@ -151,9 +152,8 @@ static float *channel_f32(const br_vol *v, int64_t c, const char *path)
 /* A label map on img's grid as bytes. */
 static uint8_t *read_labels(const char *path, const br_vol *img, const char *img_path, int labels2023)
 {
-	br_vol *v = br_vol_read(path);
+	br_vol *v = br_vol_read(path), *u;
 	uint8_t *lab;
-	size_t i, n;
 
 	if (v == NULL)
 		br_die(path, "%s", br_error());
@@ -166,15 +166,14 @@ static uint8_t *read_labels(const char *path, const br_vol *img, const char *img
 	if (!br_vol_same_grid(v, img))
 		br_die(path, "grid %lld x %lld x %lld: its affine differs from %s's", (long long)v->dim[0],
 		       (long long)v->dim[1], (long long)v->dim[2], img_path);
-	if (br_vol_check_labels(v, labels2023) < 0)
+	u = br_vol_labels_u8(v, labels2023);
+	if (u == NULL)
 		br_die(path, "%s", br_error());
-	n = br_vol_nvox(v);
-	lab = malloc(n);
-	if (lab == NULL)
-		br_die(path, "out of memory");
-	for (i = 0; i < n; i++)
-		lab[i] = (uint8_t)br_vol_get(v, i);
-	br_vol_free(v);
+	if (u != v)
+		br_vol_free(v);
+	lab = u->data; /* the bytes outlive the record */
+	u->data = NULL;
+	br_vol_free(u);
 	return lab;
 }
 

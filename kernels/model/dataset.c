@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "dataset.h"
+#include "labelmap.h"
 
 static int load_one(r2u_case *c, const char *ip, const char *lp, char *msg, size_t msglen)
 {
@@ -63,16 +64,12 @@ static int load_one(r2u_case *c, const char *ip, const char *lp, char *msg, size
 			 (long long)c->img->dim[2]);
 		return -1;
 	}
-	if (br_vol_check_labels(c->lab, 0) < 0) {
+	v = br_vol_labels_u8(c->lab, 0);
+	if (v == NULL) {
 		snprintf(msg, msglen, "%s: %s", lp, br_error());
 		return -1;
 	}
-	if (c->lab->dtype != BR_U8) {
-		v = br_vol_convert(c->lab, BR_U8);
-		if (v == NULL) {
-			snprintf(msg, msglen, "%s: %s", lp, br_error());
-			return -1;
-		}
+	if (v != c->lab) {
 		br_vol_free(c->lab);
 		c->lab = v;
 	}

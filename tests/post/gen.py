@@ -4,6 +4,9 @@ the tests run; seeded, so every run sees the same volumes).
 
 gen.py cc DIR        inputs for cc-filter
 gen.py metrics DIR   predictions and ground truth for brats-metrics
+gen.py lesion DIR    cases for the lesion-wise scores (t_lesion.sh): a set
+                     with the 2023 labels (DIR/pred, DIR/gt), the same with
+                     the 2020 labels (DIR/y2020) and anisotropic grids
 """
 import os
 import sys
@@ -140,6 +143,77 @@ def gen_metrics(d):
     write_nifti(os.path.join(full, "uncropped.nii.gz"), uncropped, fa)
 
 
+def _blob(shape, centre, radii, label):
+    g = np.meshgrid(*[np.arange(s, dtype=float) for s in shape], indexing="ij")
+    d = sum(((g[i] - centre[i]) / radii[i]) ** 2 for i in range(3))
+    return np.where(d <= 1.0, label, 0).astype(np.uint8)
+
+
+def _tumours(rng, shape, n):
+    """n tumour-like blobs (2023 labels) of random sizes at random places."""
+    lab = np.zeros(shape, np.uint8)
+    for _ in range(n):
+        centre = [rng.uniform(0.15, 0.85) * s for s in shape]
+        radii = [rng.uniform(0.05, 0.14) * s for s in shape]
+        t = postlib.phantom_labels(rng, shape, centre=centre, radii=radii, labels2023=True)
+        lab = np.where(lab > 0, lab, t)
+    return lab
+
+
+def gen_lesion(d):
+    """Lesion-wise cases, labels 1 NCR, 2 ED, 3 ET (the 2020 copy has 4 for 3)."""
+    rng = np.random.default_rng(20260301)
+    shape = (44, 40, 32)
+    z = np.zeros(shape, np.uint8)
+    cases = {}
+    # random blobs, several per case, predictions perturbed with specks (false positives)
+    for k in range(4):
+        gt = _tumours(rng, shape, 3)
+        cases["l%02d_blobs" % k] = (gt, postlib.perturb(rng, gt, shift=1, flips=0.3, specks=3, labels2023=True),
+                                    (1, 1, 1))
+    # one true lesion predicted in two pieces; two true lesions 3 voxels apart (one lesion after
+    # the dilation) predicted as one
+    gt = np.where(_blob(shape, (30, 20, 16), (4, 4, 3), 1) > 0, 1, _blob(shape, (30, 20, 16), (8, 7, 6), 2))
+    pred = gt.copy()
+    pred[29:32, :, :] = 0
+    a = _blob(shape, (8, 8, 8), (3, 3, 3), 3)
+    b = _blob(shape, (8, 18, 8), (3, 3, 3), 3)  # y 5..11 and 15..21
+    cases["l10_split"] = (np.maximum(gt, np.maximum(a, b)), np.maximum(pred, _blob(shape, (8, 13, 8), (3, 8, 3), 3)),
+                          (1, 1, 1))
+    # two true lesions far apart, one predicted lesion bridging both (it matches both)
+    gt = np.maximum(_blob(shape, (10, 20, 16), (4, 4, 4), 1), _blob(shape, (34, 20, 16), (4, 4, 4), 3))
+    pred = np.maximum(gt, _blob(shape, (22, 20, 16), (13, 2, 2), 2))
+    cases["l11_merged"] = (gt, pred, (1, 1, 1))
+    # empty prediction, empty truth, both empty
+    g = _tumours(rng, shape, 2)
+    cases["l12_pred_empty"] = (g, z, (1, 1, 1))
+    cases["l13_gt_empty"] = (z, g, (1, 1, 1))
+    cases["l14_both_empty"] = (z, z, (1, 1, 1))
+    # small lesions: 50 voxels (= 50 mm^3, left out), 51 voxels (kept), one of 8 voxels predicted,
+    # one missed, and a tumour
+    small = z.copy()
+    small[2:7, 2:7, 2:4] = 1                 # 50 voxels
+    small[30:33, 2:19, 0] = 2                # 51 voxels, on the grid's border
+    small[38:40, 30:32, 20:22] = 3           # 8 voxels
+    small[2:5, 30:33, 25:27] = 2             # 18 voxels, missed
+    g = np.where(small > 0, small, _tumours(rng, shape, 1))
+    p = g.copy()
+    p[2:5, 30:33, 25:27] = 0
+    p[2:7, 2:7, 2:4] = 0
+    p[3, 4, 2] = 1                           # one voxel of the 50-voxel lesion
+    cases["l15_small"] = (g, p, (1, 1, 1))
+    # anisotropic spacing: the same lesions, volumes and distances in mm
+    for k, sp in enumerate(((1.0, 1.2, 2.5), (0.9, 0.9, 3.0), (2.0, 1.0, 0.5))):
+        gt = _tumours(rng, shape, 3)
+        gt[1:4, 1:4, 1:3] = 1                # 18 voxels: 54, 48.6, 18 mm^3
+        cases["l2%d_aniso" % k] = (gt, postlib.perturb(rng, gt, shift=1, flips=0.3, specks=3, labels2023=True), sp)
+    for case, (gt, pred, sp) in cases.items():
+        aff = affine_for(sp)
+        save_case(d, case, gt, pred, aff, gt_name="%s-seg.nii.gz")
+        to2020 = lambda x: np.where(x == 3, 4, x).astype(np.uint8)
+        save_case(os.path.join(d, "y2020"), case, to2020(gt), to2020(pred), aff)
+
+
 if __name__ == "__main__":
     os.makedirs(sys.argv[2], exist_ok=True)
-    {"cc": gen_cc, "metrics": gen_metrics}[sys.argv[1]](sys.argv[2])
+    {"cc": gen_cc, "metrics": gen_metrics, "lesion": gen_lesion}[sys.argv[1]](sys.argv[2])

@@ -2,9 +2,10 @@
 """Reference BraTS metrics in NumPy/SciPy (MedPy's definitions), independent
 of the C code.
 
-usage: metrics_ref.py [--labels 2023] [--region WT,...] [--uncrop] PRED GT
+usage: metrics_ref.py [--labels 2023] [--region WT,...] [--uncrop] [--lesion-wise] PRED GT
        metrics_ref.py [...] -p PRED_DIR -g GT_DIR
-Prints the portal's CSV on stdout.
+Prints the portal's CSV on stdout (with --lesion-wise, lesion_ref.py's
+lesion-wise columns after the portal's).
 """
 import argparse
 import glob
@@ -15,10 +16,12 @@ import numpy as np
 from scipy import ndimage
 
 sys.path.insert(0, os.path.dirname(__file__))
+import lesion_ref  # noqa: E402
 import postlib  # noqa: E402
 
 REGIONS = ("ET", "WT", "TC")
 METRICS = ("Dice", "Sensitivity", "Specificity", "Hausdorff95")
+LESION_METRICS = ("LesionWise_Dice", "LesionWise_Hausdorff95", "Num_TP", "Num_FP", "Num_FN")
 
 
 def region_masks(lab, labels2023):
@@ -40,10 +43,11 @@ def hd95(p, g, spacing):
     return float(np.percentile(np.hstack((dt_g[bp], dt_p[bg])), 95))
 
 
-def scores(pred, gt, spacing, labels2023=False, regions=REGIONS):
+def scores(pred, gt, spacing, labels2023=False, regions=REGIONS, lesion_wise=False):
     mp, mg = region_masks(pred, labels2023), region_masks(gt, labels2023)
     out = {}
     for r in regions:
+        les = lesion_ref.lesion_wise(mp[r], mg[r], spacing) if lesion_wise else {}
         p, g = mp[r], mg[r]
         tp = int(np.sum(p & g))
         fp = int(np.sum(p & ~g))
@@ -54,6 +58,7 @@ def scores(pred, gt, spacing, labels2023=False, regions=REGIONS):
             "Sensitivity": 1.0 if tp + fn == 0 else tp / (tp + fn),
             "Specificity": 1.0 if tn + fp == 0 else tn / (tn + fp),
             "Hausdorff95": hd95(p, g, spacing),
+            **les,
         }
     return out
 
@@ -77,7 +82,7 @@ def score_files(pp, gp, a):
         pdata = uncrop(pred, gt)
     spacing = np.linalg.norm(gt.affine[:3, :3], axis=0)
     return scores(np.rint(pdata).astype(int), np.rint(np.asarray(gt.data)).astype(int), spacing,
-                  a.labels == "2023", a.regions)
+                  a.labels == "2023", a.regions, a.lesion_wise)
 
 
 def case_id(name):
@@ -93,6 +98,7 @@ def main():
     ap.add_argument("--labels", default="2020")
     ap.add_argument("--region", default="ET,WT,TC")
     ap.add_argument("--uncrop", action="store_true")
+    ap.add_argument("--lesion-wise", action="store_true")
     ap.add_argument("-p")
     ap.add_argument("-g")
     ap.add_argument("files", nargs="*")
@@ -113,10 +119,10 @@ def main():
             rows.append((c, score_files(pp, gp, a)))
     else:
         rows.append((case_id(a.files[0]), score_files(a.files[0], a.files[1], a)))
-    cols = [(m, r) for m in METRICS for r in a.regions]
+    cols = [(m, r) for m in METRICS + (LESION_METRICS if a.lesion_wise else ()) for r in a.regions]
     print("Label," + ",".join("%s_%s" % c for c in cols))
     for c, s in rows:
-        print(c + "," + ",".join("%.5f" % s[r][m] for m, r in cols))
+        print(c + "," + ",".join(("%d" if m.startswith("Num_") else "%.5f") % s[r][m] for m, r in cols))
     if len(rows) > 1:
         v = np.array([[s[r][m] for m, r in cols] for _, s in rows])
         stats = [("Mean", v.mean(0)), ("StdDev", v.std(0)), ("Median", np.median(v, 0)),
