@@ -119,15 +119,9 @@ static inline void lattice_at(const lattice *g, double px, double py, double pz,
 	sy = sx * g->nx;
 	sz = sy * g->ny;
 	p = g->v + z0 * sz + y0 * sy + x0 * sx;
-	for (c = 0; c < g->nc; c++) {
-		float a = p[c] + wx * (p[c + sx] - p[c]);
-		float b = p[c + sy] + wx * (p[c + sy + sx] - p[c + sy]);
-		float d = p[c + sz] + wx * (p[c + sz + sx] - p[c + sz]);
-		float e = p[c + sz + sy] + wx * (p[c + sz + sy + sx] - p[c + sz + sy]);
-		a += wy * (b - a);
-		d += wy * (e - d);
-		out[c] = a + wz * (d - a);
-	}
+	for (c = 0; c < g->nc; c++)
+		out[c] = trilerp(p[c], p[c + sx], p[c + sy], p[c + sy + sx], p[c + sz], p[c + sz + sx], p[c + sz + sy],
+				 p[c + sz + sy + sx], wx, wy, wz);
 }
 
 /* ---- a case -------------------------------------------------------------- */

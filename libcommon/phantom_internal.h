@@ -116,6 +116,21 @@ static inline double waves_eval(const waves *f, double x, double y, double z)
 	return s;
 }
 
+/* Trilinear interpolation between the corners vZYX of a cell at weights
+ * (wx, wy, wz) in [0, 1]. */
+static inline float trilerp(float v000, float v001, float v010, float v011, float v100, float v101, float v110,
+			    float v111, float wx, float wy, float wz)
+{
+	float a = v000 + wx * (v001 - v000);
+	float b = v010 + wx * (v011 - v010);
+	float d = v100 + wx * (v101 - v100);
+	float e = v110 + wx * (v111 - v110);
+
+	a += wy * (b - a);
+	d += wy * (e - d);
+	return a + wz * (d - a);
+}
+
 /* Trilinear sample of the four template channels at template voxel (x,y,z);
  * 0 outside the grid. */
 static inline void template_at(const br_phantom_template *t, double x, double y, double z, float out[4])
@@ -135,15 +150,10 @@ static inline void template_at(const br_phantom_template *t, double x, double y,
 	wy = (float)(y - y0);
 	wz = (float)(z - z0);
 	p = t->f + z0 * sz + y0 * sy + x0 * sx;
-	for (c = 0; c < 4; c++) {
-		float a = p[c] + wx * (p[c + sx] - p[c]);
-		float b = p[c + sy] + wx * (p[c + sy + sx] - p[c + sy]);
-		float d = p[c + sz] + wx * (p[c + sz + sx] - p[c + sz]);
-		float e = p[c + sz + sy] + wx * (p[c + sz + sy + sx] - p[c + sz + sy]);
-		a += wy * (b - a);
-		d += wy * (e - d);
-		out[c] = (a + wz * (d - a)) * (1.0f / 255);
-	}
+	for (c = 0; c < 4; c++)
+		out[c] = trilerp(p[c], p[c + sx], p[c + sy], p[c + sy + sx], p[c + sz], p[c + sz + sx], p[c + sz + sy],
+				 p[c + sz + sy + sx], wx, wy, wz) *
+			 (1.0f / 255);
 }
 
 #endif /* BR_PHANTOM_INTERNAL_H */
