@@ -34,6 +34,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "rng.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -228,15 +230,12 @@ int br_vec_sigmoid_backward(br_ctx *ctx, float *dx, const float *dy, const float
 int br_dropout_forward(br_ctx *ctx, float *y, const float *x, size_t n, float p, uint64_t seed);
 int br_dropout_backward(br_ctx *ctx, float *dx, const float *dy, size_t n, float p, uint64_t seed);
 
-/* The counter-based generator behind dropout (splitmix64 of seed and index,
- * top 24 bits as a float in [0, 1)). */
-static inline float br_dropout_uniform(uint64_t seed, uint64_t i)
+/* The counter-based generator behind dropout (rng.h's br_counter_uniform:
+ * splitmix64 of seed and index, top 24 bits as a float in [0, 1)), the same
+ * function on the host and on the device. */
+BR_RNG_FN float br_dropout_uniform(uint64_t seed, uint64_t i)
 {
-	uint64_t z = seed + (i + 1) * 0x9E3779B97F4A7C15ULL;
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-	z = z ^ (z >> 31);
-	return (float)(z >> 40) * (1.0f / 16777216.0f);
+	return br_counter_uniform(seed, i);
 }
 
 /* ---- loss and optimiser -------------------------------------------------------- */

@@ -17,6 +17,7 @@
 #include "kernels.h"
 #include "predict.h"
 #include "r2u.h"
+#include "rng.h"
 #include "volume.h"
 
 static const char usage[] =
@@ -262,7 +263,7 @@ int main(int argc, char **argv)
 		br_die(NULL, "%s", err);
 	memset(&st, 0, sizeof st);
 	st.best = -1;
-	r2u_rng_seed(st.rng, seed);
+	br_xoshiro256_seed(st.rng, seed);
 	if (init != NULL && r2u_load(m, init, NULL) < 0)
 		br_die(init, "%s", r2u_error(m));
 	if (resume != NULL && r2u_load(m, resume, &st) < 0)

@@ -8,6 +8,7 @@
 
 #include "dataset.h"
 #include "labelmap.h"
+#include "rng.h"
 
 static int load_one(r2u_case *c, const char *ip, const char *lp, char *msg, size_t msglen)
 {
@@ -122,49 +123,17 @@ void r2u_data_free(r2u_data *d)
 	memset(d, 0, sizeof *d);
 }
 
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-static uint64_t splitmix(uint64_t *x)
-{
-	uint64_t z = (*x += 0x9E3779B97F4A7C15ULL);
-
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-	return z ^ (z >> 31);
-}
-
-void r2u_rng_seed(uint64_t s[4], uint64_t seed)
-{
-	int i;
-
-	for (i = 0; i < 4; i++)
-		s[i] = splitmix(&seed);
-}
-
-uint64_t r2u_rng_next(uint64_t s[4])
-{
-	uint64_t r = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = rotl(s[3], 45);
-	return r;
-}
-
 double r2u_hash_uniform(uint64_t seed, uint64_t a, uint64_t b, uint64_t c)
 {
 	uint64_t x = seed ^ 0x5851F42D4C957F2DULL;
 
-	splitmix(&x);
+	br_splitmix64(&x);
 	x ^= a * 0xD1B54A32D192ED03ULL;
-	splitmix(&x);
+	br_splitmix64(&x);
 	x ^= b * 0xABC98388FB8FAC03ULL;
-	splitmix(&x);
+	br_splitmix64(&x);
 	x ^= c * 0x8CB92BA72F3D8DD7ULL;
-	return (double)(splitmix(&x) >> 11) * (1.0 / 9007199254740992.0);
+	return br_unit_double(br_splitmix64(&x));
 }
 
 /* size group of a slice: its case's W and H */
@@ -206,7 +175,7 @@ size_t r2u_epoch_order(const r2u_data *d, r2u_slice *order, uint64_t rng[4], int
 	if (!deterministic)
 		for (i = n; i > 1; i--) { /* Fisher-Yates */
 			r2u_slice t;
-			j = (size_t)(r2u_rng_next(rng) % i);
+			j = (size_t)(br_xoshiro256_next(rng) % i);
 			t = order[i - 1];
 			order[i - 1] = order[j];
 			order[j] = t;

@@ -35,9 +35,8 @@ typedef struct {
 int r2u_data_load(r2u_data *d, char *const *img, char *const *lab, int n, char *msg, size_t msglen);
 void r2u_data_free(r2u_data *d);
 
-/* A small deterministic generator (xoshiro256**). */
-void r2u_rng_seed(uint64_t s[4], uint64_t seed);
-uint64_t r2u_rng_next(uint64_t s[4]);
+/* The trainer's generator is rng.h's xoshiro256** (br_xoshiro256_seed,
+ * br_xoshiro256_next on a uint64_t[4] state). */
 /* A uniform number in [0, 1) that is a pure function of its arguments. */
 double r2u_hash_uniform(uint64_t seed, uint64_t a, uint64_t b, uint64_t c);
 

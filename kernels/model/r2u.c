@@ -17,6 +17,7 @@
 
 #include "r2u.h"
 #include "r2u_internal.h"
+#include "rng.h"
 
 #define BN_EPS 1e-5f
 #define BN_MOMENTUM 0.1f
@@ -166,16 +167,7 @@ float *r2u_G(r2u *m, int i) { return m->grads + m->p[i].off; }
 #define G(i) r2u_G(m, (i))
 
 /* splitmix64 stream for initialisation */
-static uint64_t next64(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9E3779B97F4A7C15ULL);
-
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-	return z ^ (z >> 31);
-}
-
-static double uniform(uint64_t *s) { return (double)(next64(s) >> 11) * (1.0 / 9007199254740992.0); }
+static double uniform(uint64_t *s) { return br_unit_double(br_splitmix64(s)); }
 
 /* PyTorch's defaults: conv and linear weights and biases uniform in
  * +-1/sqrt(fan_in) (kaiming_uniform with a = sqrt(5)); the fan-in of a
@@ -505,7 +497,7 @@ static uint64_t mix(uint64_t a, uint64_t b)
 {
 	uint64_t s = a ^ (b * 0xD1B54A32D192ED03ULL);
 
-	return next64(&s);
+	return br_splitmix64(&s);
 }
 
 static int stage_forward(r2u *m, struct stage *s, const br_tensor *x, int tr, float p, uint64_t seed)

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "kernels.h"
+#include "rng.h"
 
 #define TK_UNUSED __attribute__((unused))
 static int tk_n, tk_fail;
@@ -42,14 +43,8 @@ TK_UNUSED static int tk_done(void)
 
 TK_UNUSED static uint64_t tk_state = 0x12345678u;
 TK_UNUSED static void tk_seed(uint64_t s) { tk_state = s * 0x9E3779B97F4A7C15ULL + 1; }
-TK_UNUSED static uint64_t tk_u64(void)
-{
-	uint64_t z = (tk_state += 0x9E3779B97F4A7C15ULL);
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-	return z ^ (z >> 31);
-}
-TK_UNUSED static double tk_unif(void) { return (double)(tk_u64() >> 11) * (1.0 / 9007199254740992.0); }
+TK_UNUSED static uint64_t tk_u64(void) { return br_splitmix64(&tk_state); }
+TK_UNUSED static double tk_unif(void) { return br_unit_double(tk_u64()); }
 TK_UNUSED static float tk_randf(float lo, float hi) { return lo + (hi - lo) * (float)tk_unif(); }
 TK_UNUSED static float tk_normal(void)
 {
