@@ -4,6 +4,7 @@
 #define _POSIX_C_SOURCE 200809L
 #define _DEFAULT_SOURCE
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,8 +12,53 @@
 #include <unistd.h>
 
 #include "atomic_file.h"
-#include "io_internal.h"
 #include "volume.h"
+
+/* ---- temporary files removed on signals ---- */
+
+#define MAX_TMP 64
+static char *volatile tmp_paths[MAX_TMP];
+static pthread_mutex_t tmp_lock = PTHREAD_MUTEX_INITIALIZER; /* writers may run in threads */
+
+void br_tmp_register(const char *path)
+{
+	char *p = strdup(path);
+	int i;
+
+	pthread_mutex_lock(&tmp_lock);
+	for (i = 0; i < MAX_TMP && p != NULL; i++)
+		if (tmp_paths[i] == NULL) {
+			tmp_paths[i] = p;
+			p = NULL;
+		}
+	pthread_mutex_unlock(&tmp_lock);
+	free(p); /* list full: the file is still removed on errors, not on signals */
+}
+
+void br_tmp_unregister(const char *path)
+{
+	int i;
+	char *p = NULL;
+
+	pthread_mutex_lock(&tmp_lock);
+	for (i = 0; i < MAX_TMP; i++)
+		if (tmp_paths[i] != NULL && strcmp(tmp_paths[i], path) == 0) {
+			p = tmp_paths[i];
+			tmp_paths[i] = NULL;
+			break;
+		}
+	pthread_mutex_unlock(&tmp_lock);
+	free(p);
+}
+
+void br_tmp_remove_all(void)
+{
+	int i;
+
+	for (i = 0; i < MAX_TMP; i++)
+		if (tmp_paths[i] != NULL)
+			unlink(tmp_paths[i]);
+}
 
 int br_atomic_open(br_atomic *a, const char *path, const char *suffix, int open_stream)
 {

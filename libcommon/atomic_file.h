@@ -24,6 +24,14 @@ int br_atomic_commit(br_atomic *a, int durable);
 /* Remove the temporary; safe after a failed commit and on a zeroed a. */
 void br_atomic_abort(br_atomic *a);
 
+/* Temporary files removed by br_tmp_remove_all: the tools call it from
+ * their signal handlers and before exiting on an error (async-signal-safe:
+ * it only unlinks).  A full list (64 at once) is not an error: such a file
+ * is still removed on errors, only not on signals. */
+void br_tmp_register(const char *path);
+void br_tmp_unregister(const char *path);
+void br_tmp_remove_all(void);
+
 /* Write text to path ("-": stdout) atomically. */
 int br_text_write(const char *path, const char *text, size_t len);
 

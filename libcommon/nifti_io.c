@@ -21,6 +21,8 @@
 
 #include <nifti1_io.h>
 
+#include "atomic_file.h"
+#include "byteorder.h"
 #include "io_internal.h"
 #include "volume.h"
 

@@ -17,30 +17,9 @@
 #include <strings.h>
 #include <zlib.h>
 
+#include "byteorder.h"
 #include "io_internal.h"
 #include "volume.h"
-
-static int host_is_le(void)
-{
-	const uint16_t one = 1;
-
-	return *(const uint8_t *)&one == 1;
-}
-
-void br_swap_bytes(void *data, size_t n, size_t size)
-{
-	unsigned char *p = data, t;
-	size_t i, j;
-
-	if (size < 2)
-		return;
-	for (i = 0; i < n; i++, p += size)
-		for (j = 0; j < size / 2; j++) {
-			t = p[j];
-			p[j] = p[size - 1 - j];
-			p[size - 1 - j] = t;
-		}
-}
 
 /* ---- writing ---- */
 
@@ -86,7 +65,7 @@ int br_nrrd_write(FILE *f, const br_vol *v)
 	es = br_dtype_size(v->dtype);
 	n = br_vol_numel(v);
 	p = v->data;
-	if (es > 1 && !host_is_le()) {
+	if (es > 1 && !br_host_is_le()) {
 		/* big-endian host: swap a copy, chunk by chunk */
 		unsigned char tmp[1 << 16];
 		for (done = 0; done < n; done += chunk) {
@@ -469,7 +448,7 @@ static br_vol *nrrd_read(br_in *in, int header_only, int *raw_native)
 			goto fail;
 	n = br_vol_numel(v);
 	if (header_only) {
-		*raw_native = !gz && !(es > 1 && big != !host_is_le()) && chan != 0;
+		*raw_native = !gz && !(es > 1 && big != !br_host_is_le()) && chan != 0;
 		for (i = 0; i < nkv; i++) {
 			free(kv_key[i]);
 			free(kv_val[i]);
@@ -527,7 +506,7 @@ static br_vol *nrrd_read(br_in *in, int header_only, int *raw_native)
 		}
 		inflateEnd(&zs);
 	}
-	if (es > 1 && big != !host_is_le())
+	if (es > 1 && big != !br_host_is_le())
 		br_swap_bytes(v->data, n, es);
 	if (chan == 0 && v->dim[3] > 1 && transpose_channels_last(v) < 0)
 		goto fail;

@@ -11,7 +11,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "io_internal.h"
 #include "atomic_file.h"
 #include "png_out.h"
 #include "volume.h"
