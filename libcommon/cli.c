@@ -66,6 +66,8 @@ int br_common_option(int c, const char *arg)
 	return 0;
 }
 
+const char *br_out_name(const char *path) { return strcmp(path, "-") == 0 ? "stdout" : path; }
+
 void br_die(const char *path, const char *fmt, ...)
 {
 	va_list ap;

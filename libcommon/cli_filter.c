@@ -14,7 +14,7 @@
 void br_filter_records(const char *out, char *const *inputs, int ninputs, br_record_fn fn, void *arg)
 {
 	static char *const stdin_only[] = {"-"};
-	const char *outname = strcmp(out, "-") == 0 ? "stdout" : out;
+	const char *outname = br_out_name(out);
 	br_writer *w;
 	br_reader *r;
 	br_vol *v, *o;
