@@ -77,10 +77,10 @@ size_t br_in_fill(br_in *in, size_t n)
 	return in->len - in->pos;
 }
 
-int br_in_read(br_in *in, void *dst, size_t n)
+size_t br_in_read_some(br_in *in, void *dst, size_t n)
 {
 	unsigned char *d = dst;
-	size_t k;
+	size_t k, done;
 	ssize_t r;
 
 	k = in->len - in->pos;
@@ -88,24 +88,45 @@ int br_in_read(br_in *in, void *dst, size_t n)
 		k = n;
 	memcpy(d, in->buf + in->pos, k);
 	in->pos += k;
-	d += k;
-	n -= k;
-	if (n > 0) { /* the buffer is used up: large reads go straight into the destination */
+	done = k;
+	if (done < n) { /* the buffer is used up: large reads go straight into the destination */
 		in->buf_off += in->len;
 		in->pos = in->len = 0;
 	}
-	while (n > 0) {
-		r = read(in->fd, d, n);
+	while (done < n && !in->eof) {
+		r = read(in->fd, d + done, n - done);
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r <= 0) {
-			in->eof = 1;
-			return br_set_error("unexpected end of data");
+			in->eof = 1; /* a read error ends the stream, as in br_in_fill */
+			break;
 		}
 		in->buf_off += (size_t)r;
-		d += r;
-		n -= (size_t)r;
+		done += (size_t)r;
 	}
+	return done;
+}
+
+int br_in_read(br_in *in, void *dst, size_t n)
+{
+	if (br_in_read_some(in, dst, n) < n)
+		return br_set_error("unexpected end of data");
+	return 0;
+}
+
+int br_in_remaining(br_in *in, size_t *left)
+{
+	struct stat st;
+	off_t cur;
+	size_t pos;
+
+	if (fstat(in->fd, &st) != 0 || !S_ISREG(st.st_mode))
+		return -1;
+	cur = lseek(in->fd, 0, SEEK_CUR);
+	if (cur < 0)
+		return -1;
+	pos = (size_t)cur - (in->len - in->pos); /* where the reader is: the fd's position less what is buffered */
+	*left = (size_t)st.st_size > pos ? (size_t)st.st_size - pos : 0;
 	return 0;
 }
 
@@ -131,4 +152,19 @@ int br_in_line(br_in *in, char *line, size_t cap)
 		k--;
 	line[k] = '\0';
 	return 1;
+}
+
+int br_in_grow(unsigned char **buf, size_t *cap, size_t want)
+{
+	size_t n = *cap < ((size_t)1 << 20) ? (size_t)1 << 20 : *cap > want / 2 ? want : 2 * *cap;
+	unsigned char *p;
+
+	if (n > want)
+		n = want;
+	p = realloc(*buf, n ? n : 1);
+	if (p == NULL)
+		return br_set_error("out of memory (%zu bytes)", n);
+	*buf = p;
+	*cap = n;
+	return 0;
 }

@@ -158,8 +158,15 @@ static br_vol *map_file(const char *path, size_t off, br_vol *v)
 	int fd = open(path, O_RDONLY);
 	struct stat st;
 	void *base;
-	size_t need = off + br_vol_bytes(v);
+	size_t need;
 
+	if (br_size_add(&need, off, br_vol_bytes(v)) < 0) {
+		if (fd >= 0)
+			close(fd);
+		br_vol_free(v);
+		br_set_error("data offset %zu out of range", off);
+		return NULL;
+	}
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		br_set_error("%s", strerror(errno));
 		if (fd >= 0)
@@ -202,7 +209,10 @@ br_vol *br_vol_map(const char *path)
 		size_t off;
 		v = br_nrrd_read_header(&in, &raw_native);
 		off = in.buf_off + in.pos;
-		if (v != NULL && raw_native && fstat(in.fd, &st) == 0 && (size_t)st.st_size == off + br_vol_bytes(v)) {
+		/* mapped only where every element is aligned (the data offset a
+		 * multiple of the element size; our writer pads the header to 64) */
+		if (v != NULL && raw_native && off % br_dtype_size(v->dtype) == 0 && fstat(in.fd, &st) == 0 &&
+		    (size_t)st.st_size == off + br_vol_bytes(v)) {
 			br_in_close(&in);
 			return map_file(path, off, v);
 		}
@@ -210,8 +220,12 @@ br_vol *br_vol_map(const char *path)
 	} else if (avail >= 348 && !(in.buf[0] == 0x1f && in.buf[1] == 0x8b)) {
 		/* uncompressed NIfTI-1 in the host's byte order, no scaling */
 		nifti_1_header h;
+		size_t es;
 		memcpy(&h, in.buf, sizeof h);
-		if (h.sizeof_hdr == 348 && h.vox_offset >= 352 && (h.scl_slope == 0 || (h.scl_slope == 1 && h.scl_inter == 0)) &&
+		es = h.datatype == DT_FLOAT32 ? 4 : h.datatype == DT_INT16 ? 2 : 1;
+		if (h.sizeof_hdr == 348 && h.vox_offset >= 352 && h.vox_offset <= 1e15 &&
+		    (size_t)h.vox_offset == h.vox_offset && (size_t)h.vox_offset % es == 0 &&
+		    (h.scl_slope == 0 || (h.scl_slope == 1 && h.scl_inter == 0)) &&
 		    (h.datatype == DT_FLOAT32 || h.datatype == DT_UINT8 || h.datatype == DT_INT16)) {
 			br_in_close(&in);
 			v = br_vol_read(path); /* checks everything; then drop its copy for a mapping */
@@ -264,10 +278,15 @@ br_writer *br_writer_open(const char *path, int force)
 		return w;
 	}
 	w->fmt = br_format_from_name(path);
-	/* the NIfTI writer opens the temporary by name and needs its suffix */
-	if (br_atomic_open(&w->a, path, w->fmt == BR_FMT_NIIGZ ? ".nii.gz" : w->fmt == BR_FMT_NII ? ".nii" : "",
-			   w->fmt == BR_FMT_NRRD) < 0) {
+	/* the suffix kept last: the temporary's name says what it holds */
+	if (br_atomic_open(&w->a, path, w->fmt == BR_FMT_NIIGZ ? ".nii.gz" : w->fmt == BR_FMT_NII ? ".nii" : "", 1) < 0) {
 		free(w);
+		return NULL;
+	}
+	if (w->a.direct && !force && isatty(fileno(w->a.f))) {
+		br_atomic_abort(&w->a);
+		free(w);
+		br_set_error("refusing to write binary data to a terminal (use -f)");
 		return NULL;
 	}
 	w->f = w->a.f;
@@ -280,7 +299,7 @@ int br_writer_put(br_writer *w, const br_vol *v)
 		if (w->nrec > 0)
 			return br_set_error("a NIfTI file holds one record; write several records as NRRD");
 		w->nrec++;
-		return br_nifti_write(w->a.tmp, v, w->fmt == BR_FMT_NIIGZ);
+		return br_nifti_write(w->f, v, w->fmt == BR_FMT_NIIGZ);
 	}
 	w->nrec++;
 	if (br_nrrd_write(w->f, v) < 0)

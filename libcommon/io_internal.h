@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "bufin.h"
 #include "volume.h"
@@ -27,7 +28,8 @@ br_vol *br_nrrd_read_header(br_in *in, int *raw_native);
 br_vol *br_nifti_read_path(const char *path, const char *display);
 /* NIfTI-1: spool the rest of the stream to a temporary file and read it. */
 br_vol *br_nifti_read_stream(br_in *in, int gz);
-/* NIfTI-1 writer: 0 / -1 with a message. */
-int br_nifti_write(const char *path, const br_vol *v, int gz);
+/* NIfTI-1 writer: one record onto f (gzip-compressed when gz); 0 / -1
+ * with a message.  The caller flushes and closes f. */
+int br_nifti_write(FILE *f, const br_vol *v, int gz);
 
 #endif /* BR_IO_INTERNAL_H */
