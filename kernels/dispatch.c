@@ -150,7 +150,13 @@ br_ctx *br_ctx_open(const char *device, int nthreads, int precision, char *notic
 				 br_cuda_built() ? "no usable GPU found" : "this build has no CUDA backend");
 		return ctx;
 	}
-	/* a GPU was asked for and cannot be used: the CPU, with a notice */
+	/* a GPU named with -d cuda[:N] that cannot be used is an error: the run
+	 * would otherwise go on, far slower, on another device than asked for */
+	if (dev == BR_DEV_CUDA) {
+		snprintf(err, errlen, "%s", why);
+		return NULL;
+	}
+	/* the default device (a GPU where one is present) failed: the CPU, with a notice */
 	ctx = br_ctx_new("cpu", nthreads, precision, err, errlen);
 	if (ctx != NULL)
 		snprintf(notice, noticelen, "running on the CPU: %s", why);

@@ -81,9 +81,10 @@ enum br_target {
  * threads (0 = all cores).  On failure returns NULL and writes a one-line
  * reason into err. */
 br_ctx *br_ctx_new(const char *device, int nthreads, int precision, char *err, size_t errlen);
-/* The same, but where a GPU was asked for (or device is NULL/"auto") and
- * none can be used - a build without CUDA, no driver, no GPU - the context
- * is a CPU one and notice holds a one-line explanation (else ""). */
+/* The same, but where device is NULL/"auto" and no GPU can be used - a
+ * build without CUDA, no driver, no GPU - the context is a CPU one and
+ * notice holds a one-line explanation (else "").  A GPU named explicitly
+ * ("cuda", "cuda:N") that cannot be used is an error (NULL, err set). */
 br_ctx *br_ctx_open(const char *device, int nthreads, int precision, char *notice, size_t noticelen, char *err,
 		    size_t errlen);
 /* "fp32", "tf32", "bf16" -> enum br_precision; -1 for anything else. */

@@ -86,13 +86,16 @@ int br_case_find(const char *dir, br_case *c, unsigned need)
 				continue;
 			r = set_path(c, m, dir, e->d_name, dup, sizeof dup);
 			if (r == -1) {
-				closedir(d);
+				/* the message first: e points into d */
 				br_set_error("duplicate %s: %s and %s", br_modality_name[m], dup, e->d_name);
+				closedir(d);
 				br_case_free(c);
 				return -1;
 			}
-			if (r == -2)
+			if (r == -2) {
+				closedir(d);
 				goto oom;
+			}
 			n2020 += in20;
 			n2023 += in23;
 			break;

@@ -3,7 +3,6 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
-#include <pthread.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
@@ -12,62 +11,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "atomic_file.h"
 #include "cli.h"
-#include "io_internal.h"
-#include "volume.h"
 
 struct br_opts br_opt = {"brats-r2u", 1, NULL, 0, 0};
 static const char *br_usage_text = "";
 
-/* ---- temporary files removed on signals ---- */
-
-#define MAX_TMP 64
-static char *volatile tmp_paths[MAX_TMP];
-static pthread_mutex_t tmp_lock = PTHREAD_MUTEX_INITIALIZER; /* writers may run in threads */
-
-void br_tmp_register(const char *path)
-{
-	char *p = strdup(path);
-	int i;
-
-	pthread_mutex_lock(&tmp_lock);
-	for (i = 0; i < MAX_TMP && p != NULL; i++)
-		if (tmp_paths[i] == NULL) {
-			tmp_paths[i] = p;
-			p = NULL;
-		}
-	pthread_mutex_unlock(&tmp_lock);
-	free(p); /* list full: the file is still removed on errors, not on signals */
-}
-
-void br_tmp_unregister(const char *path)
-{
-	int i;
-	char *p = NULL;
-
-	pthread_mutex_lock(&tmp_lock);
-	for (i = 0; i < MAX_TMP; i++)
-		if (tmp_paths[i] != NULL && strcmp(tmp_paths[i], path) == 0) {
-			p = tmp_paths[i];
-			tmp_paths[i] = NULL;
-			break;
-		}
-	pthread_mutex_unlock(&tmp_lock);
-	free(p);
-}
-
-static void remove_tmp(void)
-{
-	int i;
-
-	for (i = 0; i < MAX_TMP; i++)
-		if (tmp_paths[i] != NULL)
-			unlink(tmp_paths[i]);
-}
-
 static void on_signal(int sig)
 {
-	remove_tmp();
+	br_tmp_remove_all();
 	signal(sig, SIG_DFL);
 	raise(sig);
 }
@@ -114,6 +66,8 @@ int br_common_option(int c, const char *arg)
 	return 0;
 }
 
+const char *br_out_name(const char *path) { return strcmp(path, "-") == 0 ? "stdout" : path; }
+
 void br_die(const char *path, const char *fmt, ...)
 {
 	va_list ap;
@@ -125,7 +79,7 @@ void br_die(const char *path, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-	remove_tmp(); /* no partial output survives an error */
+	br_tmp_remove_all(); /* no partial output survives an error */
 	exit(1);
 }
 
@@ -259,43 +213,4 @@ double br_parse_double(const char *s, const char *what, double lo, double hi)
 	if (end == s || *end != '\0' || errno != 0 || !isfinite(v) || v < lo || v > hi)
 		br_usage_error("%s: '%s' is not a number from %g to %g", what, s, lo, hi);
 	return v;
-}
-
-void br_filter_records(const char *out, char *const *inputs, int ninputs, br_record_fn fn, void *arg)
-{
-	static char *const stdin_only[] = {"-"};
-	const char *outname = strcmp(out, "-") == 0 ? "stdout" : out;
-	br_writer *w;
-	br_reader *r;
-	br_vol *v, *o;
-	int k, rec, got;
-
-	if (ninputs == 0) {
-		inputs = stdin_only;
-		ninputs = 1;
-	}
-	for (k = 0; k < ninputs; k++)
-		if (strcmp(inputs[k], "-") != 0 && access(inputs[k], R_OK) != 0)
-			br_die(inputs[k], "%s", strerror(errno));
-	w = br_writer_open(out, br_opt.force);
-	if (w == NULL)
-		br_die(outname, "%s", br_error());
-	for (k = 0; k < ninputs; k++) {
-		r = br_reader_open(inputs[k]);
-		if (r == NULL)
-			br_die(inputs[k], "%s", br_error());
-		for (rec = 1; (got = br_reader_next(r, &v)) == 1; rec++) {
-			o = fn(v, br_reader_path(r), rec, arg);
-			if (o == NULL)
-				br_die(br_reader_path(r), "record %d: %s", rec, br_error());
-			if (br_writer_put(w, o) < 0)
-				br_die(outname, "%s", br_error());
-			br_vol_free(o);
-		}
-		if (got < 0)
-			br_die(br_reader_path(r), "%s", br_error());
-		br_reader_close(r);
-	}
-	if (br_writer_close(w) < 0)
-		br_die(outname, "%s", br_error());
 }

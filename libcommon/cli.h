@@ -38,7 +38,11 @@ void br_tool_init(const char *prog, const char *usage);
  * exits 0), 0 otherwise. */
 int br_common_option(int c, const char *arg);
 
-/* "prog: path: reason" and exit(1).  path may be NULL. */
+/* An output path as messages name it: "stdout" for "-" (br_die and
+ * br_warn name an input, "-" there being "stdin"). */
+const char *br_out_name(const char *path);
+
+/* "prog: path: reason" and exit(1).  path may be NULL; "-" is "stdin". */
 void br_die(const char *path, const char *fmt, ...)
 #if defined(__GNUC__)
 	__attribute__((format(printf, 2, 3), noreturn))

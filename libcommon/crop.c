@@ -54,6 +54,19 @@ br_box br_box_centred(const br_vol *grid, int64_t nx, int64_t ny, const br_vol *
 	return b;
 }
 
+/* Box corners may lie outside the grid, but not further than this: box
+ * arithmetic (corner + size, offsets) then stays far from overflowing. */
+#define BOX_MAX_CORNER ((int64_t)1 << 40)
+
+/* x as an int64 when it is a whole number with |x| <= lim, else -1 */
+static int whole(double x, int64_t lim, int64_t *out)
+{
+	if (!(x >= -(double)lim && x <= (double)lim) || x != nearbyint(x))
+		return -1;
+	*out = (int64_t)x;
+	return 0;
+}
+
 static int parse_numbers(const char *s, double *out, int n)
 {
 	char *end;
@@ -81,14 +94,15 @@ int br_box_from_meta(const br_vol *v, br_box *box, int64_t src_sizes[3], double 
 		return br_set_error("no crop metadata (the record was not written by brats-crop)");
 	if (parse_numbers(c, b, 6) < 0 || parse_numbers(s, z, 3) < 0 || parse_numbers(a, m, 12) < 0)
 		return br_set_error("malformed crop metadata");
-	box->x0 = (int64_t)b[0];
-	box->y0 = (int64_t)b[1];
-	box->z0 = (int64_t)b[2];
-	box->nx = (int64_t)b[3];
-	box->ny = (int64_t)b[4];
-	box->nz = (int64_t)b[5];
-	for (i = 0; i < 3; i++)
-		src_sizes[i] = (int64_t)z[i];
+	/* range-checked before converting: an out-of-range double has no int64 */
+	if (whole(b[0], BOX_MAX_CORNER, &box->x0) < 0 || whole(b[1], BOX_MAX_CORNER, &box->y0) < 0 ||
+	    whole(b[2], BOX_MAX_CORNER, &box->z0) < 0)
+		return br_set_error("crop box corner (%s) out of range", c);
+	if (whole(b[3], BR_MAX_SIZE, &box->nx) < 0 || whole(b[4], BR_MAX_SIZE, &box->ny) < 0 ||
+	    whole(b[5], BR_MAX_SIZE, &box->nz) < 0 || whole(z[0], BR_MAX_SIZE, &src_sizes[0]) < 0 ||
+	    whole(z[1], BR_MAX_SIZE, &src_sizes[1]) < 0 || whole(z[2], BR_MAX_SIZE, &src_sizes[2]) < 0 ||
+	    src_sizes[0] < 1 || src_sizes[1] < 1 || src_sizes[2] < 1)
+		return br_set_error("malformed crop metadata (sizes '%s', source sizes '%s')", c, s);
 	br_affine_identity(src_affine);
 	for (i = 0; i < 3; i++)
 		for (j = 0; j < 4; j++)
@@ -98,6 +112,9 @@ int br_box_from_meta(const br_vol *v, br_box *box, int64_t src_sizes[3], double 
 				    (long long)box->nx, (long long)box->ny, (long long)box->nz);
 	return 0;
 }
+
+/* a "crop" key: the box is then read from the metadata, or refused */
+static int has_crop_meta(const br_vol *v) { return br_meta_get(v, BR_KEY_CROP) != NULL; }
 
 /* copy rows of one channel between grids: dst box-local <- src, or reverse */
 static void copy_box(br_vol *dst, const br_vol *src, br_box box, int to_box)
@@ -167,7 +184,11 @@ br_vol *br_crop(const br_vol *v, br_box box, int dtype)
 	}
 	br_affine_shift(o->affine, v->affine, (double)box.x0, (double)box.y0, (double)box.z0);
 	copy_box(o, v, box, 1);
-	if (br_box_from_meta(v, &prev, sz, sa) == 0) {
+	if (has_crop_meta(v)) {
+		if (br_box_from_meta(v, &prev, sz, sa) < 0) {
+			br_vol_free(o);
+			return NULL;
+		}
 		total = box;
 		total.x0 += prev.x0;
 		total.y0 += prev.y0;
@@ -194,7 +215,9 @@ br_vol *br_uncrop(const br_vol *rec, const br_vol *ref)
 	br_vol *o;
 	int i;
 
-	if (br_box_from_meta(rec, &box, sz, sa) == 0) {
+	if (has_crop_meta(rec)) {
+		if (br_box_from_meta(rec, &box, sz, sa) < 0)
+			return NULL; /* present but malformed: not a reason to guess from the affines */
 		if (sz[0] != ref->dim[0] || sz[1] != ref->dim[1] || sz[2] != ref->dim[2]) {
 			br_set_error("was cropped from a %lld x %lld x %lld grid, the reference is %lld x %lld x %lld",
 				     (long long)sz[0], (long long)sz[1], (long long)sz[2], (long long)ref->dim[0],
@@ -231,11 +254,16 @@ br_vol *br_uncrop(const br_vol *rec, const br_vol *ref)
 			off[r] = rec->affine[r][3] - ref->affine[r][3];
 		for (r = 0; r < 3; r++)
 			ijk[r] = inv[r][0] * off[0] + inv[r][1] * off[1] + inv[r][2] * off[2];
-		for (i = 0; i < 3; i++)
+		for (i = 0; i < 3; i++) {
+			if (!(fabs(ijk[i]) <= (double)BOX_MAX_CORNER)) {
+				br_set_error("no crop metadata, and its origin lies far outside the reference grid");
+				return NULL;
+			}
 			if (fabs(ijk[i] - nearbyint(ijk[i])) > 1e-3) {
 				br_set_error("no crop metadata, and its origin is not on the reference's voxel grid");
 				return NULL;
 			}
+		}
 		box.x0 = (int64_t)nearbyint(ijk[0]);
 		box.y0 = (int64_t)nearbyint(ijk[1]);
 		box.z0 = (int64_t)nearbyint(ijk[2]);

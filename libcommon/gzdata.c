@@ -103,7 +103,7 @@ static int whole_range(const unsigned char *in, size_t nin, size_t offset, size_
 int br_gz_inflate_range(const char *path, size_t offset, size_t want, void **out)
 {
 	struct stat st;
-	unsigned char *in;
+	unsigned char *in, magic[2];
 	size_t nin;
 	int fd, rc;
 
@@ -118,6 +118,10 @@ int br_gz_inflate_range(const char *path, size_t offset, size_t want, void **out
 		return 1;
 	}
 	nin = (size_t)st.st_size;
+	if (pread(fd, magic, 2, 0) != 2 || magic[0] != 0x1f || magic[1] != 0x8b) {
+		close(fd);
+		return 1; /* not gzip */
+	}
 	/* deflate expands at most 1032:1: a header promising more than the
 	 * whole file could hold is found out before anything is allocated */
 	if ((offset + want) / 1032 > nin) {

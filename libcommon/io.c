@@ -1,6 +1,6 @@
 /*
  * io.c - record streams: the reader (format by content) and the atomic
- * writer (format by name), over a small buffered input.
+ * writer (format by name), over the buffered input of bufin.c.
  */
 #define _POSIX_C_SOURCE 200809L
 #define _DEFAULT_SOURCE
@@ -18,129 +18,6 @@
 #include "atomic_file.h"
 #include "io_internal.h"
 #include "volume.h"
-
-/* ---- buffered input ---- */
-
-#define BR_IN_CAP (1u << 20)
-
-int br_in_open(br_in *in, const char *path)
-{
-	memset(in, 0, sizeof *in);
-	if (strcmp(path, "-") == 0) {
-		in->fd = 0;
-		in->name = "stdin";
-	} else {
-		struct stat st;
-		in->fd = open(path, O_RDONLY);
-		if (in->fd < 0)
-			return br_set_error("%s", strerror(errno));
-		if (fstat(in->fd, &st) == 0 && S_ISDIR(st.st_mode)) {
-			close(in->fd);
-			return br_set_error("is a directory");
-		}
-		in->own_fd = 1;
-		in->name = path;
-	}
-	in->cap = BR_IN_CAP;
-	in->buf = malloc(in->cap);
-	if (in->buf == NULL) {
-		if (in->own_fd)
-			close(in->fd);
-		return br_set_error("out of memory");
-	}
-	return 0;
-}
-
-void br_in_close(br_in *in)
-{
-	if (in->own_fd)
-		close(in->fd);
-	free(in->buf);
-	in->buf = NULL;
-}
-
-size_t br_in_fill(br_in *in, size_t n)
-{
-	ssize_t r;
-
-	if (n > in->cap)
-		n = in->cap;
-	if (in->len - in->pos >= n || in->eof)
-		return in->len - in->pos;
-	if (in->pos > 0) {
-		memmove(in->buf, in->buf + in->pos, in->len - in->pos);
-		in->buf_off += in->pos;
-		in->len -= in->pos;
-		in->pos = 0;
-	}
-	while (in->len < n && !in->eof) {
-		r = read(in->fd, in->buf + in->len, in->cap - in->len);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			in->eof = 1; /* a read error ends the stream; callers see a short read */
-			break;
-		}
-		in->len += (size_t)r;
-	}
-	return in->len - in->pos;
-}
-
-int br_in_read(br_in *in, void *dst, size_t n)
-{
-	unsigned char *d = dst;
-	size_t k;
-	ssize_t r;
-
-	k = in->len - in->pos;
-	if (k > n)
-		k = n;
-	memcpy(d, in->buf + in->pos, k);
-	in->pos += k;
-	d += k;
-	n -= k;
-	if (n > 0) { /* the buffer is used up: large reads go straight into the destination */
-		in->buf_off += in->len;
-		in->pos = in->len = 0;
-	}
-	while (n > 0) {
-		r = read(in->fd, d, n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			in->eof = 1;
-			return br_set_error("unexpected end of data");
-		}
-		in->buf_off += (size_t)r;
-		d += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
-int br_in_line(br_in *in, char *line, size_t cap)
-{
-	size_t k = 0;
-	unsigned char c;
-
-	for (;;) {
-		if (in->pos == in->len && br_in_fill(in, 1) == 0) {
-			if (k == 0)
-				return 0;
-			break;
-		}
-		c = in->buf[in->pos++];
-		if (c == '\n')
-			break;
-		if (k + 1 >= cap)
-			return br_set_error("header line longer than %zu bytes", cap);
-		line[k++] = (char)c;
-	}
-	if (k > 0 && line[k - 1] == '\r')
-		k--;
-	line[k] = '\0';
-	return 1;
-}
 
 /* ---- reader ---- */
 
@@ -281,8 +158,15 @@ static br_vol *map_file(const char *path, size_t off, br_vol *v)
 	int fd = open(path, O_RDONLY);
 	struct stat st;
 	void *base;
-	size_t need = off + br_vol_bytes(v);
+	size_t need;
 
+	if (br_size_add(&need, off, br_vol_bytes(v)) < 0) {
+		if (fd >= 0)
+			close(fd);
+		br_vol_free(v);
+		br_set_error("data offset %zu out of range", off);
+		return NULL;
+	}
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		br_set_error("%s", strerror(errno));
 		if (fd >= 0)
@@ -325,7 +209,10 @@ br_vol *br_vol_map(const char *path)
 		size_t off;
 		v = br_nrrd_read_header(&in, &raw_native);
 		off = in.buf_off + in.pos;
-		if (v != NULL && raw_native && fstat(in.fd, &st) == 0 && (size_t)st.st_size == off + br_vol_bytes(v)) {
+		/* mapped only where every element is aligned (the data offset a
+		 * multiple of the element size; our writer pads the header to 64) */
+		if (v != NULL && raw_native && off % br_dtype_size(v->dtype) == 0 && fstat(in.fd, &st) == 0 &&
+		    (size_t)st.st_size == off + br_vol_bytes(v)) {
 			br_in_close(&in);
 			return map_file(path, off, v);
 		}
@@ -333,8 +220,12 @@ br_vol *br_vol_map(const char *path)
 	} else if (avail >= 348 && !(in.buf[0] == 0x1f && in.buf[1] == 0x8b)) {
 		/* uncompressed NIfTI-1 in the host's byte order, no scaling */
 		nifti_1_header h;
+		size_t es;
 		memcpy(&h, in.buf, sizeof h);
-		if (h.sizeof_hdr == 348 && h.vox_offset >= 352 && (h.scl_slope == 0 || (h.scl_slope == 1 && h.scl_inter == 0)) &&
+		es = h.datatype == DT_FLOAT32 ? 4 : h.datatype == DT_INT16 ? 2 : 1;
+		if (h.sizeof_hdr == 348 && h.vox_offset >= 352 && h.vox_offset <= 1e15 &&
+		    (size_t)h.vox_offset == h.vox_offset && (size_t)h.vox_offset % es == 0 &&
+		    (h.scl_slope == 0 || (h.scl_slope == 1 && h.scl_inter == 0)) &&
 		    (h.datatype == DT_FLOAT32 || h.datatype == DT_UINT8 || h.datatype == DT_INT16)) {
 			br_in_close(&in);
 			v = br_vol_read(path); /* checks everything; then drop its copy for a mapping */
@@ -387,10 +278,15 @@ br_writer *br_writer_open(const char *path, int force)
 		return w;
 	}
 	w->fmt = br_format_from_name(path);
-	/* the NIfTI writer opens the temporary by name and needs its suffix */
-	if (br_atomic_open(&w->a, path, w->fmt == BR_FMT_NIIGZ ? ".nii.gz" : w->fmt == BR_FMT_NII ? ".nii" : "",
-			   w->fmt == BR_FMT_NRRD) < 0) {
+	/* the suffix kept last: the temporary's name says what it holds */
+	if (br_atomic_open(&w->a, path, w->fmt == BR_FMT_NIIGZ ? ".nii.gz" : w->fmt == BR_FMT_NII ? ".nii" : "", 1) < 0) {
 		free(w);
+		return NULL;
+	}
+	if (w->a.direct && !force && isatty(fileno(w->a.f))) {
+		br_atomic_abort(&w->a);
+		free(w);
+		br_set_error("refusing to write binary data to a terminal (use -f)");
 		return NULL;
 	}
 	w->f = w->a.f;
@@ -403,7 +299,7 @@ int br_writer_put(br_writer *w, const br_vol *v)
 		if (w->nrec > 0)
 			return br_set_error("a NIfTI file holds one record; write several records as NRRD");
 		w->nrec++;
-		return br_nifti_write(w->a.tmp, v, w->fmt == BR_FMT_NIIGZ);
+		return br_nifti_write(w->f, v, w->fmt == BR_FMT_NIIGZ);
 	}
 	w->nrec++;
 	if (br_nrrd_write(w->f, v) < 0)

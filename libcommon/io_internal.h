@@ -1,35 +1,23 @@
 /*
- * io_internal.h - buffered input shared by the NRRD and NIfTI readers
- * (internal to libcommon).
+ * io_internal.h - the NRRD and NIfTI readers and writers behind the record
+ * reader and writer of io.c (internal to libcommon).
+ *
+ * The floors of the I/O layer, each depending only on those below it:
+ *   volume.c (records, errors)  byteorder.h  atomic_file.c (temporaries)
+ *   bufin.c (buffered input)
+ *   nrrd_io.c (NRRD, zlib)      nifti_io.c (NIfTI-1, nifti_clib)
+ *   io.c (reader by content, writer by name)
+ *   cli.c, cli_filter.c (messages, exit: the tools' side)
  */
 #ifndef BR_IO_INTERNAL_H
 #define BR_IO_INTERNAL_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
+#include "bufin.h"
 #include "volume.h"
-
-/* A read buffer over a file descriptor, so that several records can be read
- * back to back from a pipe and the format recognised by peeking. */
-typedef struct {
-	int fd;
-	int own_fd;
-	unsigned char *buf;
-	size_t cap, pos, len;
-	size_t buf_off; /* file offset of buf[0] */
-	int eof;
-	const char *name; /* for messages */
-} br_in;
-
-int br_in_open(br_in *in, const char *path); /* "-" = stdin */
-void br_in_close(br_in *in);
-/* Make at least n bytes available unless EOF; returns bytes available. */
-size_t br_in_fill(br_in *in, size_t n);
-/* Read exactly n bytes into dst; -1 (with a message) when the stream ends first. */
-int br_in_read(br_in *in, void *dst, size_t n);
-/* One header line (without the newline) into line; 0 at EOF before any byte, -1 on error. */
-int br_in_line(br_in *in, char *line, size_t cap);
 
 /* NRRD: read one record whose magic is next in the stream. */
 br_vol *br_nrrd_read(br_in *in);
@@ -40,14 +28,8 @@ br_vol *br_nrrd_read_header(br_in *in, int *raw_native);
 br_vol *br_nifti_read_path(const char *path, const char *display);
 /* NIfTI-1: spool the rest of the stream to a temporary file and read it. */
 br_vol *br_nifti_read_stream(br_in *in, int gz);
-/* NIfTI-1 writer: 0 / -1 with a message. */
-int br_nifti_write(const char *path, const br_vol *v, int gz);
-
-/* Temporary files removed on SIGINT/SIGTERM/SIGHUP (see cli.c). */
-void br_tmp_register(const char *path);
-void br_tmp_unregister(const char *path);
-
-/* Byte order */
-void br_swap_bytes(void *data, size_t n, size_t size);
+/* NIfTI-1 writer: one record onto f (gzip-compressed when gz); 0 / -1
+ * with a message.  The caller flushes and closes f. */
+int br_nifti_write(FILE *f, const br_vol *v, int gz);
 
 #endif /* BR_IO_INTERNAL_H */

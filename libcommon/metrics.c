@@ -20,7 +20,6 @@
 #include <unistd.h>
 
 #include "edt.h"
-#include "io_internal.h"
 #include "metrics.h"
 #include "volume.h"
 

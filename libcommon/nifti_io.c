@@ -12,15 +12,19 @@
 #define _POSIX_C_SOURCE 200809L
 #define _DEFAULT_SOURCE
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
 #include <nifti1_io.h>
 
+#include "atomic_file.h"
+#include "byteorder.h"
 #include "gzdata.h"
 #include "io_internal.h"
 #include "volume.h"
@@ -55,18 +59,60 @@ static int dt_to_nifti(int dt)
 	return 0;
 }
 
-/* Read nvox * nbyper bytes at the header's vox_offset, plain or gzip. */
-static int read_data(const char *path, const nifti_image *nim, void **out)
+/* The header of path (.nii or .nii.gz) into *raw as it is in the file,
+ * checked before nifti_clib converts it (nifti_clib prints its complaints,
+ * mends bad sizes and casts vox_offset to int). */
+static int read_header(const char *path, nifti_1_header *raw)
 {
-	size_t want = (size_t)nim->nvox * (size_t)nim->nbyper, done = 0;
+	nifti_1_header h;
+	gzFile g;
+	int k, i;
+
+	g = gzopen(path, "rb");
+	if (g == NULL)
+		return br_set_error("%s", strerror(errno ? errno : ENOMEM));
+	k = gzread(g, raw, sizeof *raw);
+	gzclose(g);
+	if (k != (int)sizeof *raw)
+		return br_set_error("not a readable NIfTI-1 file (bad or truncated header)");
+	h = *raw;
+	if (h.sizeof_hdr != 348) {
+		br_swap_bytes(&h.sizeof_hdr, 1, 4);
+		if (h.sizeof_hdr != 348)
+			return br_set_error(h.sizeof_hdr == 540 || raw->sizeof_hdr == 540
+						    ? "NIfTI-2 files are not supported (convert to NIfTI-1)"
+						    : "not a readable NIfTI-1 file (bad or truncated header)");
+		br_swap_bytes(h.dim, 8, sizeof h.dim[0]);
+		br_swap_bytes(&h.datatype, 1, sizeof h.datatype);
+		br_swap_bytes(&h.vox_offset, 1, sizeof h.vox_offset);
+	}
+	if (h.dim[0] < 2 || h.dim[0] > 5 || (h.dim[0] >= 5 && h.dim[5] > 1))
+		return br_set_error("unsupported NIfTI dimensions (dim[0] = %d)", h.dim[0]);
+	for (i = 1; i <= h.dim[0]; i++)
+		if (h.dim[i] < 1)
+			return br_set_error("bad NIfTI dimensions (dim[%d] = %d)", i, h.dim[i]);
+	if (dt_from_nifti(h.datatype) == 0)
+		return br_set_error("unsupported NIfTI datatype %d (%s)", h.datatype, nifti_datatype_string(h.datatype));
+	if (!(h.vox_offset >= 0 && h.vox_offset <= (float)(INT_MAX / 2)))
+		return br_set_error("NIfTI vox_offset %g out of range", (double)h.vox_offset);
+	return 0;
+}
+
+/* Read want bytes at the header's vox_offset, plain or gzip: from a plain
+ * file the claim is checked against the file's length before anything is
+ * allocated; from gzip the buffer grows only as data comes out. */
+static int read_data(const char *path, const nifti_image *nim, size_t want, void **out)
+{
+	size_t done = 0, cap = 0, off = (size_t)nim->iname_offset;
 	gzFile g;
 	int k, errnum;
-	char *buf;
+	unsigned char *buf = NULL;
+	struct stat st;
 
 	/* a gzip file is decoded whole by libdeflate; anything else streams */
-	if (nim->iname_offset >= 0) {
+	{
 		void *whole;
-		int rc = br_gz_inflate_range(path, (size_t)nim->iname_offset, want, &whole);
+		int rc = br_gz_inflate_range(path, off, want, &whole);
 		if (rc < 0)
 			return -1;
 		if (rc == 0) {
@@ -74,22 +120,36 @@ static int read_data(const char *path, const nifti_image *nim, void **out)
 			goto swap;
 		}
 	}
-	buf = malloc(want ? want : 1);
-	if (buf == NULL)
-		return br_set_error("out of memory (%zu bytes)", want);
 	g = gzopen(path, "rb");
-	if (g == NULL) {
-		free(buf);
-		return br_set_error("%s", strerror(errno));
-	}
+	if (g == NULL)
+		return br_set_error("%s", strerror(errno ? errno : ENOMEM));
 	gzbuffer(g, 1 << 18);
-	if (nim->iname_offset < 0 || gzseek(g, nim->iname_offset, SEEK_SET) != nim->iname_offset) {
+	if (gzdirect(g)) { /* not compressed: the file's length is known */
+		size_t have = stat(path, &st) == 0 && (size_t)st.st_size > off ? (size_t)st.st_size - off : 0;
+		if (have < want) {
+			gzclose(g);
+			return br_set_error("data truncated: %zu of the %zu bytes the header promises", have, want);
+		}
+		cap = want;
+		buf = malloc(want);
+		if (buf == NULL) {
+			gzclose(g);
+			return br_set_error("out of memory (%zu bytes)", want);
+		}
+	}
+	if (gzseek(g, (z_off_t)off, SEEK_SET) != (z_off_t)off) {
 		gzclose(g);
 		free(buf);
-		return br_set_error("data truncated: no data at offset %d", nim->iname_offset);
+		return br_set_error("data truncated: no data at offset %zu", off);
 	}
 	while (done < want) {
-		unsigned chunk = want - done > (1u << 30) ? (1u << 30) : (unsigned)(want - done);
+		unsigned chunk;
+		if (done == cap && br_in_grow(&buf, &cap, want) < 0) {
+			gzclose(g);
+			free(buf);
+			return -1;
+		}
+		chunk = cap - done > (1u << 30) ? (1u << 30) : (unsigned)(cap - done);
 		k = gzread(g, buf + done, chunk);
 		if (k <= 0)
 			break;
@@ -108,7 +168,7 @@ static int read_data(const char *path, const nifti_image *nim, void **out)
 	gzclose(g);
 swap:
 	if (nim->byteorder != nifti_short_order() && nim->nbyper > 1)
-		br_swap_bytes(buf, (size_t)nim->nvox, (size_t)nim->nbyper);
+		br_swap_bytes(buf, want / (size_t)nim->nbyper, (size_t)nim->nbyper);
 	*out = buf;
 	return 0;
 }
@@ -125,53 +185,37 @@ static void quiet_nifti(void)
 
 br_vol *br_nifti_read_path(const char *path, const char *display)
 {
+	nifti_1_header raw;
 	nifti_image *nim;
 	br_vol *v = NULL;
 	int dtype, i, j;
 	long long nc;
-	size_t n;
+	size_t n, k;
 
 	(void)display;
 	quiet_nifti();
-	nim = nifti_image_read(path, 0);
+	if (read_header(path, &raw) < 0)
+		return NULL;
+	nim = nifti_convert_nhdr2nim(raw, NULL);
 	if (nim == NULL) {
 		br_set_error("not a readable NIfTI-1 file (bad or truncated header)");
 		return NULL;
 	}
 	dtype = dt_from_nifti(nim->datatype);
-	if (dtype == 0) {
-		br_set_error("unsupported NIfTI datatype %d (%s)", nim->datatype, nifti_datatype_string(nim->datatype));
-		goto fail;
-	}
-	if (nim->dim[0] < 2 || nim->dim[0] > 5 || nim->nx < 1 || nim->ny < 1 || (nim->dim[0] >= 5 && nim->dim[5] > 1)) {
-		br_set_error("unsupported NIfTI dimensions (dim[0] = %d)", nim->dim[0]);
-		goto fail;
-	}
 	nc = nim->dim[0] >= 4 ? nim->nt : 1;
-	if (nim->nz < 1 || nc < 1) {
-		br_set_error("bad NIfTI dimensions");
-		goto fail;
-	}
-	v = br_vol_new(BR_U8, 1, 1, 1, 1);
+	/* the sizes checked against the limits of a record before any data */
+	v = br_vol_new_empty(dtype, nim->nx, nim->ny, nim->nz, nc);
 	if (v == NULL)
 		goto fail;
-	free(v->data);
-	v->data = NULL;
-	/* the data, read here rather than by nifti_image_load, which silently
-	 * turns NaN and infinite floats into zeros and can miss a short file */
-	if (read_data(path, nim, &v->data) < 0)
-		goto fail;
-	v->dtype = dtype;
-	v->dim[0] = nim->nx;
-	v->dim[1] = nim->ny;
-	v->dim[2] = nim->nz;
-	v->dim[3] = nc;
-	v->ndim = nc > 1 ? 4 : 3;
 	n = br_vol_numel(v);
-	if (n != (size_t)nim->nvox) {
+	if (n != (size_t)nim->nvox || br_dtype_size(dtype) != (size_t)nim->nbyper) {
 		br_set_error("inconsistent NIfTI dimensions");
 		goto fail;
 	}
+	/* the data, read here rather than by nifti_image_load, which silently
+	 * turns NaN and infinite floats into zeros and can miss a short file */
+	if (read_data(path, nim, br_vol_bytes(v), &v->data) < 0)
+		goto fail;
 	for (i = 0; i < 4; i++)
 		for (j = 0; j < 4; j++)
 			v->affine[i][j] = nim->sform_code > 0 ? nim->sto_xyz.m[i][j] : nim->qto_xyz.m[i][j];
@@ -186,8 +230,8 @@ br_vol *br_nifti_read_path(const char *path, const char *display)
 		if (f == NULL)
 			goto fail;
 		p = f->data;
-		for (i = 0; (size_t)i < n; i++)
-			p[i] = p[i] * nim->scl_slope + nim->scl_inter;
+		for (k = 0; k < n; k++)
+			p[k] = p[k] * nim->scl_slope + nim->scl_inter;
 		br_vol_free(v);
 		v = f;
 	}
@@ -202,41 +246,40 @@ fail:
 br_vol *br_nifti_read_stream(br_in *in, int gz)
 {
 	const char *dir = getenv("TMPDIR");
-	char tmp[4096];
+	char where[4096], *tmp;
 	int fd;
 	FILE *f;
 	size_t k;
-	br_vol *v;
+	br_vol *v = NULL;
 
-	snprintf(tmp, sizeof tmp, "%s/brats-r2u-stdin-XXXXXX%s", dir && *dir ? dir : "/tmp", gz ? ".nii.gz" : ".nii");
-	fd = mkstemps(tmp, gz ? 7 : 4);
+	snprintf(where, sizeof where, "%s/brats-r2u-stdin", dir && *dir ? dir : "/tmp");
+	fd = br_tmp_create(where, gz ? ".nii.gz" : ".nii", &tmp);
 	if (fd < 0) {
-		br_set_error("cannot spool NIfTI input to a temporary file: %s", strerror(errno));
+		br_set_error("cannot spool NIfTI input to a temporary file: %s", br_error());
 		return NULL;
 	}
-	br_tmp_register(tmp);
 	f = fdopen(fd, "wb");
 	if (f == NULL) {
 		close(fd);
-		goto fail;
+		br_set_error("cannot spool NIfTI input: %s", strerror(errno));
+		goto done;
 	}
 	while ((k = br_in_fill(in, in->cap)) > 0) {
 		if (fwrite(in->buf + in->pos, 1, k, f) != k)
 			break;
 		in->pos += k;
 	}
-	if (ferror(f) || fclose(f) != 0) {
-		br_set_error("cannot spool NIfTI input: %s", strerror(errno));
-		goto fail;
+	k = (size_t)ferror(f);
+	if (fclose(f) != 0 || k != 0) {
+		br_set_error("cannot spool NIfTI input: %s", strerror(errno ? errno : EIO));
+		goto done;
 	}
 	v = br_nifti_read_path(tmp, in->name);
+done:
 	unlink(tmp);
 	br_tmp_unregister(tmp);
+	free(tmp);
 	return v;
-fail:
-	unlink(tmp);
-	br_tmp_unregister(tmp);
-	return NULL;
 }
 
 static int meta_code(const br_vol *v, const char *key)
@@ -247,7 +290,7 @@ static int meta_code(const br_vol *v, const char *key)
 	return c > 0 && c <= 4 ? c : 0;
 }
 
-int br_nifti_write(const char *path, const br_vol *v, int gz)
+int br_nifti_write(FILE *f, const br_vol *v, int gz)
 {
 	nifti_image *nim;
 	nifti_1_header hdr;
@@ -309,10 +352,20 @@ int br_nifti_write(const char *path, const br_vol *v, int gz)
 	nifti_image_free(nim);
 
 	if (gz) {
-		gzFile g = gzopen(path, "wb6");
+		gzFile g;
 		size_t done = 0, chunk;
-		if (g == NULL)
-			return br_set_error("cannot open for writing: %s", strerror(errno));
+		int fd;
+		/* the compressed stream goes to f's descriptor (f holds no buffered data) */
+		if (fflush(f) != 0)
+			return br_set_error("write failed: %s", strerror(errno));
+		fd = dup(fileno(f));
+		g = fd < 0 ? NULL : gzdopen(fd, "wb6");
+		if (g == NULL) {
+			rc = errno;
+			if (fd >= 0)
+				close(fd);
+			return br_set_error("cannot open for writing: %s", strerror(rc ? rc : ENOMEM));
+		}
 		gzbuffer(g, 1 << 18);
 		if (gzwrite(g, &hdr, sizeof hdr) != (int)sizeof hdr || gzwrite(g, ext, 4) != 4)
 			goto gzfail;
@@ -323,23 +376,15 @@ int br_nifti_write(const char *path, const br_vol *v, int gz)
 			done += chunk;
 		}
 		if (gzclose(g) != Z_OK)
-			return br_set_error("write failed (disk full?)");
+			return br_set_error("write failed: %s", strerror(errno ? errno : ENOSPC));
 		return 0;
 gzfail:
 		gzclose(g);
 		return br_set_error("write failed: %s", strerror(errno ? errno : EIO));
-	} else {
-		FILE *f = fopen(path, "wb");
-		if (f == NULL)
-			return br_set_error("cannot open for writing: %s", strerror(errno));
-		if (fwrite(&hdr, sizeof hdr, 1, f) != 1 || fwrite(ext, 4, 1, f) != 1 ||
-		    (nbytes > 0 && fwrite(v->data, nbytes, 1, f) != 1) || fflush(f) != 0) {
-			rc = br_set_error("write failed: %s", strerror(errno ? errno : EIO));
-			fclose(f);
-			return rc;
-		}
-		if (fclose(f) != 0)
-			return br_set_error("write failed: %s", strerror(errno));
-		return 0;
 	}
+	errno = 0;
+	if (fwrite(&hdr, sizeof hdr, 1, f) != 1 || fwrite(ext, 4, 1, f) != 1 ||
+	    (nbytes > 0 && fwrite(v->data, nbytes, 1, f) != 1))
+		return br_set_error("write failed: %s", strerror(errno ? errno : EIO));
+	return 0;
 }

@@ -17,30 +17,9 @@
 #include <strings.h>
 #include <zlib.h>
 
+#include "byteorder.h"
 #include "io_internal.h"
 #include "volume.h"
-
-static int host_is_le(void)
-{
-	const uint16_t one = 1;
-
-	return *(const uint8_t *)&one == 1;
-}
-
-void br_swap_bytes(void *data, size_t n, size_t size)
-{
-	unsigned char *p = data, t;
-	size_t i, j;
-
-	if (size < 2)
-		return;
-	for (i = 0; i < n; i++, p += size)
-		for (j = 0; j < size / 2; j++) {
-			t = p[j];
-			p[j] = p[size - 1 - j];
-			p[size - 1 - j] = t;
-		}
-}
 
 /* ---- writing ---- */
 
@@ -49,44 +28,71 @@ static void put_vec(FILE *f, const double a[4][4], int col)
 	fprintf(f, "(%.17g,%.17g,%.17g)", a[0][col] + 0.0, a[1][col] + 0.0, a[2][col] + 0.0);
 }
 
+/* Records start their data at a multiple of this many bytes from the start
+ * of the file (where the file's position is known), so that mapped data is
+ * aligned for every element type. */
+#define NRRD_ALIGN 64
+
 int br_nrrd_write(FILE *f, const br_vol *v)
 {
-	size_t n, es, done, chunk;
+	size_t n, es, done, chunk, hlen = 0, pad;
 	int i, four = v->dim[3] > 1 || v->ndim == 4;
 	const unsigned char *p;
+	char *head = NULL;
+	FILE *h;
+	long pos;
 
-	fprintf(f, "NRRD0004\n# brats-r2u record\n");
-	fprintf(f, "type: %s\n", br_dtype_name(v->dtype));
-	fprintf(f, "dimension: %d\n", four ? 4 : 3);
-	fprintf(f, "space: right-anterior-superior\n");
+	/* the header is built in memory, to pad it to the alignment */
+	h = open_memstream(&head, &hlen);
+	if (h == NULL)
+		return br_set_error("out of memory");
+	fprintf(h, "NRRD0004\n# brats-r2u record\n");
+	fprintf(h, "type: %s\n", br_dtype_name(v->dtype));
+	fprintf(h, "dimension: %d\n", four ? 4 : 3);
+	fprintf(h, "space: right-anterior-superior\n");
 	if (four)
-		fprintf(f, "sizes: %lld %lld %lld %lld\n", (long long)v->dim[0], (long long)v->dim[1],
+		fprintf(h, "sizes: %lld %lld %lld %lld\n", (long long)v->dim[0], (long long)v->dim[1],
 			(long long)v->dim[2], (long long)v->dim[3]);
 	else
-		fprintf(f, "sizes: %lld %lld %lld\n", (long long)v->dim[0], (long long)v->dim[1],
+		fprintf(h, "sizes: %lld %lld %lld\n", (long long)v->dim[0], (long long)v->dim[1],
 			(long long)v->dim[2]);
-	fprintf(f, "space directions: ");
-	put_vec(f, v->affine, 0);
-	fputc(' ', f);
-	put_vec(f, v->affine, 1);
-	fputc(' ', f);
-	put_vec(f, v->affine, 2);
-	fprintf(f, four ? " none\n" : "\n");
-	fprintf(f, four ? "kinds: domain domain domain list\n" : "kinds: domain domain domain\n");
+	fprintf(h, "space directions: ");
+	put_vec(h, v->affine, 0);
+	fputc(' ', h);
+	put_vec(h, v->affine, 1);
+	fputc(' ', h);
+	put_vec(h, v->affine, 2);
+	fprintf(h, four ? " none\n" : "\n");
+	fprintf(h, four ? "kinds: domain domain domain list\n" : "kinds: domain domain domain\n");
 	if (br_dtype_size(v->dtype) > 1)
-		fprintf(f, "endian: little\n");
-	fprintf(f, "encoding: raw\n");
-	fprintf(f, "space origin: ");
-	put_vec(f, v->affine, 3);
-	fputc('\n', f);
+		fprintf(h, "endian: little\n");
+	fprintf(h, "encoding: raw\n");
+	fprintf(h, "space origin: ");
+	put_vec(h, v->affine, 3);
+	fputc('\n', h);
 	for (i = 0; i < v->nmeta; i++)
-		fprintf(f, "%s:=%s\n", v->meta[i].key, v->meta[i].value);
-	fputc('\n', f);
+		fprintf(h, "%s:=%s\n", v->meta[i].key, v->meta[i].value);
+	if (fclose(h) != 0 || head == NULL) {
+		free(head);
+		return br_set_error("out of memory");
+	}
+	/* a comment line "#   ...\n" of pad bytes, then the blank line */
+	pos = ftell(f);
+	pad = (NRRD_ALIGN - ((size_t)(pos > 0 ? pos : 0) + hlen + 1) % NRRD_ALIGN) % NRRD_ALIGN;
+	if (pad == 1)
+		pad += NRRD_ALIGN;
+	errno = 0;
+	if (fwrite(head, 1, hlen, f) != hlen || (pad > 0 && fprintf(f, "#%*s\n", (int)pad - 2, "") < 0) ||
+	    fputc('\n', f) == EOF) {
+		free(head);
+		goto fail;
+	}
+	free(head);
 
 	es = br_dtype_size(v->dtype);
 	n = br_vol_numel(v);
 	p = v->data;
-	if (es > 1 && !host_is_le()) {
+	if (es > 1 && !br_host_is_le()) {
 		/* big-endian host: swap a copy, chunk by chunk */
 		unsigned char tmp[1 << 16];
 		for (done = 0; done < n; done += chunk) {
@@ -217,6 +223,101 @@ static int transpose_channels_last(br_vol *v)
 	return 0;
 }
 
+/* The data of v (data NULL), raw: from a file, the claim is checked against
+ * the file's length before anything is allocated; from a stream, the
+ * buffer grows only as the data arrives. */
+static int read_raw(br_in *in, br_vol *v)
+{
+	size_t want = br_vol_bytes(v), left, got = 0, cap = 0, k;
+	unsigned char *buf = NULL;
+
+	if (br_in_remaining(in, &left) == 0) {
+		if (left < want)
+			return br_set_error("NRRD data truncated: the header promises %zu bytes, the file holds %zu", want,
+					    left);
+		cap = want;
+		buf = malloc(want ? want : 1);
+		if (buf == NULL)
+			return br_set_error("out of memory (%zu bytes)", want);
+	}
+	while (got < want) {
+		if (got == cap && br_in_grow(&buf, &cap, want) < 0) {
+			free(buf);
+			return -1;
+		}
+		k = br_in_read_some(in, buf + got, cap - got);
+		got += k;
+		if (k == 0)
+			break;
+	}
+	if (got < want) {
+		free(buf);
+		return br_set_error("NRRD data truncated: the header promises %zu bytes, the input holds %zu", want, got);
+	}
+	v->data = buf;
+	return 0;
+}
+
+/* The data of v (data NULL), gzip-encoded: inflated in bounded pieces into
+ * a buffer that grows only as data comes out, up to the declared size; a
+ * stream that holds more is an error.  The input is left just after the
+ * gzip stream (the next record of a stream may follow). */
+static int read_gzip(br_in *in, br_vol *v)
+{
+	size_t want = br_vol_bytes(v), got = 0, cap = 0, avail, out_before;
+	unsigned char *buf = NULL, extra;
+	z_stream zs;
+	int zr;
+
+	memset(&zs, 0, sizeof zs);
+	if (inflateInit2(&zs, 15 + 32) != Z_OK)
+		return br_set_error("zlib initialisation failed");
+	for (;;) {
+		if (got == cap && cap < want && br_in_grow(&buf, &cap, want) < 0)
+			goto fail;
+		avail = br_in_fill(in, 1);
+		zs.next_in = in->buf + in->pos;
+		zs.avail_in = (uInt)(avail > (1u << 30) ? (1u << 30) : avail);
+		if (got < cap) {
+			zs.next_out = buf + got;
+			zs.avail_out = (uInt)(cap - got > (1u << 30) ? (1u << 30) : cap - got);
+		} else { /* all the declared data is in: the stream must end without more */
+			zs.next_out = &extra;
+			zs.avail_out = 1;
+		}
+		out_before = zs.avail_out;
+		zr = inflate(&zs, Z_NO_FLUSH);
+		in->pos += (size_t)(zs.next_in - (in->buf + in->pos));
+		if (got == cap && cap == want && zs.avail_out < out_before) {
+			br_set_error("NRRD gzip data longer than the header's sizes");
+			goto fail;
+		}
+		if (got < cap)
+			got += out_before - zs.avail_out;
+		if (zr == Z_STREAM_END)
+			break;
+		if (zr != Z_OK && zr != Z_BUF_ERROR) {
+			br_set_error("NRRD gzip data corrupt (%s)", zs.msg ? zs.msg : "inflate error");
+			goto fail;
+		}
+		if (avail == 0 && zs.avail_out == out_before) { /* no input left and no progress */
+			br_set_error("NRRD gzip data truncated");
+			goto fail;
+		}
+	}
+	inflateEnd(&zs);
+	if (got != want) {
+		free(buf);
+		return br_set_error("NRRD gzip data holds %zu bytes, the header promises %zu", got, want);
+	}
+	v->data = buf;
+	return 0;
+fail:
+	inflateEnd(&zs);
+	free(buf);
+	return -1;
+}
+
 static br_vol *nrrd_read(br_in *in, int header_only, int *raw_native);
 
 br_vol *br_nrrd_read(br_in *in) { return nrrd_read(in, 0, NULL); }
@@ -228,7 +329,8 @@ static br_vol *nrrd_read(br_in *in, int header_only, int *raw_native)
 	int dimension = 0, type = 0, big = -1, gz = 0, have_sizes = 0, have_dirs = 0, have_origin = 0;
 	int have_spacings = 0, spacedim = 0, i, r, nkv = 0, lineskip = 0;
 	long long sizes[NRRD_MAXDIM] = {0, 0, 0, 0};
-	double dirs[NRRD_MAXDIM][3], origin[3] = {0, 0, 0}, spacings[NRRD_MAXDIM], flip[3] = {1, 1, 1};
+	double dirs[NRRD_MAXDIM][3] = {{0}}, origin[3] = {0, 0, 0}, flip[3] = {1, 1, 1};
+	double spacings[NRRD_MAXDIM] = {NAN, NAN, NAN, NAN};
 	int dir_is_none[NRRD_MAXDIM] = {0, 0, 0, 0};
 	char *kv_key[256], *kv_val[256];
 	br_vol *v = NULL;
@@ -284,16 +386,21 @@ static br_vol *nrrd_read(br_in *in, int header_only, int *raw_native)
 				goto fail;
 			}
 		} else if (strcmp(key, "dimension") == 0) {
+			if (dimension != 0) {
+				br_set_error("NRRD 'dimension' given twice");
+				goto fail;
+			}
 			dimension = (int)strtol(val, &end, 10);
 			if (*end != '\0' || dimension < 1 || dimension > NRRD_MAXDIM) {
 				br_set_error("unsupported NRRD dimension '%s' (1 to %d)", val, NRRD_MAXDIM);
 				goto fail;
 			}
+		} else if (dimension == 0 && (strcmp(key, "sizes") == 0 || strcmp(key, "space directions") == 0 ||
+					      strcmp(key, "spacings") == 0 || strcmp(key, "kinds") == 0)) {
+			/* the per-axis fields are read for 'dimension' axes */
+			br_set_error("NRRD '%s' before 'dimension'", key);
+			goto fail;
 		} else if (strcmp(key, "sizes") == 0) {
-			if (dimension == 0) {
-				br_set_error("NRRD 'sizes' before 'dimension'");
-				goto fail;
-			}
 			p = val;
 			for (i = 0; i < dimension; i++) {
 				sizes[i] = strtoll(p, &end, 10);
@@ -452,7 +559,7 @@ static br_vol *nrrd_read(br_in *in, int header_only, int *raw_native)
 				d[i][i] = spacings[sp[i]];
 			}
 		}
-		v = br_vol_new(type, nx, ny, nz, nc);
+		v = br_vol_new_empty(type, nx, ny, nz, nc);
 		if (v == NULL)
 			goto fail;
 		v->ndim = chan >= 0 ? 4 : 3;
@@ -469,65 +576,16 @@ static br_vol *nrrd_read(br_in *in, int header_only, int *raw_native)
 			goto fail;
 	n = br_vol_numel(v);
 	if (header_only) {
-		*raw_native = !gz && !(es > 1 && big != !host_is_le()) && chan != 0;
+		*raw_native = !gz && !(es > 1 && big != !br_host_is_le()) && chan != 0;
 		for (i = 0; i < nkv; i++) {
 			free(kv_key[i]);
 			free(kv_val[i]);
 		}
 		return v;
 	}
-	if (!gz) {
-		if (br_in_read(in, v->data, n * es) < 0) {
-			br_set_error("NRRD data truncated: the header promises %zu bytes", n * es);
-			goto fail;
-		}
-	} else {
-		z_stream zs;
-		int zr;
-		size_t want = n * es;
-
-		memset(&zs, 0, sizeof zs);
-		if (inflateInit2(&zs, 15 + 32) != Z_OK) {
-			br_set_error("zlib initialisation failed");
-			goto fail;
-		}
-		zs.next_out = v->data;
-		zs.avail_out = (uInt)0;
-		for (;;) {
-			size_t avail = br_in_fill(in, 1);
-			size_t left = want - (size_t)((unsigned char *)zs.next_out - (unsigned char *)v->data);
-			zs.avail_out = left > (1u << 30) ? (1u << 30) : (uInt)left;
-			if (avail == 0 && zs.avail_out > 0) {
-				inflateEnd(&zs);
-				br_set_error("NRRD gzip data truncated");
-				goto fail;
-			}
-			zs.next_in = in->buf + in->pos;
-			zs.avail_in = (uInt)(avail > (1u << 30) ? (1u << 30) : avail);
-			zr = inflate(&zs, Z_NO_FLUSH);
-			in->pos += (size_t)(zs.next_in - (in->buf + in->pos));
-			if (zr == Z_STREAM_END)
-				break;
-			if (zr != Z_OK && zr != Z_BUF_ERROR) {
-				inflateEnd(&zs);
-				br_set_error("NRRD gzip data corrupt (%s)", zs.msg ? zs.msg : "inflate error");
-				goto fail;
-			}
-			if (zs.avail_out == 0 && left == 0) {
-				inflateEnd(&zs);
-				br_set_error("NRRD gzip data longer than the header's sizes");
-				goto fail;
-			}
-		}
-		if ((size_t)((unsigned char *)zs.next_out - (unsigned char *)v->data) != want) {
-			inflateEnd(&zs);
-			br_set_error("NRRD gzip data holds %zu bytes, the header promises %zu",
-				     (size_t)((unsigned char *)zs.next_out - (unsigned char *)v->data), want);
-			goto fail;
-		}
-		inflateEnd(&zs);
-	}
-	if (es > 1 && big != !host_is_le())
+	if ((gz ? read_gzip(in, v) : read_raw(in, v)) < 0)
+		goto fail;
+	if (es > 1 && big != !br_host_is_le())
 		br_swap_bytes(v->data, n, es);
 	if (chan == 0 && v->dim[3] > 1 && transpose_channels_last(v) < 0)
 		goto fail;

@@ -11,7 +11,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "io_internal.h"
 #include "atomic_file.h"
 #include "png_out.h"
 #include "volume.h"
@@ -99,6 +98,10 @@ int br_png_write(const char *path, const uint8_t *rgb, int w, int h, const char 
 	}
 	if (br_atomic_open(&af, path, ".png", 1) < 0)
 		return -1;
+	if (af.direct && !force && isatty(fileno(af.f))) {
+		br_atomic_abort(&af);
+		return br_set_error("refusing to write binary data to a terminal (use -f)");
+	}
 	if (write_stream(af.f, rgb, w, h, text) < 0 || br_atomic_commit(&af, 0) < 0) {
 		br_atomic_abort(&af);
 		return -1;

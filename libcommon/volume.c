@@ -72,10 +72,43 @@ void br_affine_identity(double a[4][4])
 			a[i][j] = i == j;
 }
 
-br_vol *br_vol_new(int dtype, int64_t nx, int64_t ny, int64_t nz, int64_t nc)
+int br_size_mul(size_t *out, size_t a, size_t b)
+{
+	size_t r;
+
+	if (__builtin_mul_overflow(a, b, &r))
+		return -1;
+	*out = r;
+	return 0;
+}
+
+int br_size_add(size_t *out, size_t a, size_t b)
+{
+	size_t r;
+
+	if (__builtin_add_overflow(a, b, &r))
+		return -1;
+	*out = r;
+	return 0;
+}
+
+int br_size_prod(size_t *out, const int64_t *dims, int n, size_t es)
+{
+	size_t p = es;
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (dims[i] < 0 || br_size_mul(&p, p, (size_t)dims[i]) < 0)
+			return -1;
+	*out = p;
+	return 0;
+}
+
+br_vol *br_vol_new_empty(int dtype, int64_t nx, int64_t ny, int64_t nz, int64_t nc)
 {
 	br_vol *v;
-	size_t n, es = br_dtype_size(dtype);
+	int64_t d[4];
+	size_t bytes, es = br_dtype_size(dtype);
 
 	if (es == 0) {
 		br_set_error("unsupported data type %d", dtype);
@@ -83,25 +116,24 @@ br_vol *br_vol_new(int dtype, int64_t nx, int64_t ny, int64_t nz, int64_t nc)
 	}
 	if (nc == 0)
 		nc = 1;
-	if (nx < 1 || ny < 1 || nz < 1 || nc < 1 || nx > 1 << 20 || ny > 1 << 20 || nz > 1 << 20 || nc > 1 << 16) {
+	if (nx < 1 || ny < 1 || nz < 1 || nc < 1 || nx > BR_MAX_SIZE || ny > BR_MAX_SIZE || nz > BR_MAX_SIZE ||
+	    nc > BR_MAX_CHANNELS) {
 		br_set_error("bad sizes %lld %lld %lld %lld", (long long)nx, (long long)ny, (long long)nz,
 			     (long long)nc);
 		return NULL;
 	}
-	n = (size_t)nx * (size_t)ny * (size_t)nz * (size_t)nc;
-	if (n > ((size_t)1 << 40) / es) {
-		br_set_error("record too large (%zu voxels)", n);
+	d[0] = nx;
+	d[1] = ny;
+	d[2] = nz;
+	d[3] = nc;
+	if (br_size_prod(&bytes, d, 4, es) < 0 || bytes > BR_MAX_BYTES) {
+		br_set_error("record too large (%lld x %lld x %lld x %lld voxels of %zu bytes; at most %zu bytes)",
+			     (long long)nx, (long long)ny, (long long)nz, (long long)nc, es, BR_MAX_BYTES);
 		return NULL;
 	}
 	v = calloc(1, sizeof *v);
 	if (v == NULL) {
 		br_set_error("out of memory");
-		return NULL;
-	}
-	v->data = calloc(n, es);
-	if (v->data == NULL) {
-		free(v);
-		br_set_error("out of memory (%zu bytes)", n * es);
 		return NULL;
 	}
 	v->ndim = nc > 1 ? 4 : 3;
@@ -111,6 +143,21 @@ br_vol *br_vol_new(int dtype, int64_t nx, int64_t ny, int64_t nz, int64_t nc)
 	v->dim[3] = nc;
 	v->dtype = dtype;
 	br_affine_identity(v->affine);
+	return v;
+}
+
+br_vol *br_vol_new(int dtype, int64_t nx, int64_t ny, int64_t nz, int64_t nc)
+{
+	br_vol *v = br_vol_new_empty(dtype, nx, ny, nz, nc);
+
+	if (v == NULL)
+		return NULL;
+	v->data = calloc(br_vol_numel(v), br_dtype_size(dtype));
+	if (v->data == NULL) {
+		br_set_error("out of memory (%zu bytes)", br_vol_bytes(v));
+		free(v);
+		return NULL;
+	}
 	return v;
 }
 

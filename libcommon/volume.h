@@ -68,6 +68,25 @@ int br_set_error(const char *fmt, ...)
 #endif
 	; /* returns -1 */
 
+/* ---- sizes ----
+ * Every product or sum of sizes, strides, offsets and byte counts that
+ * comes from a file is computed here, with overflow checks, so that a
+ * header cannot wrap a size to something small.  Each returns 0, or -1 (no
+ * message, *out unchanged) when the result does not fit a size_t. */
+int br_size_mul(size_t *out, size_t a, size_t b);
+int br_size_add(size_t *out, size_t a, size_t b);
+/* dims[0] * ... * dims[n-1] * es; -1 also when a size is negative */
+int br_size_prod(size_t *out, const int64_t *dims, int n, size_t es);
+
+/* The limits of a record: each spatial size at most BR_MAX_SIZE, at most
+ * BR_MAX_CHANNELS channels, at most BR_MAX_BYTES bytes of data.  Every record
+ * is made by br_vol_new or br_vol_new_empty, which check them, so that
+ * products of a record's own sizes (br_vol_bytes, strides, voxel indices)
+ * cannot overflow. */
+#define BR_MAX_SIZE ((int64_t)1 << 20)
+#define BR_MAX_CHANNELS ((int64_t)1 << 16)
+#define BR_MAX_BYTES ((size_t)1 << 40)
+
 /* ---- records ---- */
 size_t br_dtype_size(int dtype);
 const char *br_dtype_name(int dtype); /* "uint8", "int16", "float", ... (NRRD names) */
@@ -76,6 +95,9 @@ int br_dtype_is_float(int dtype);
 /* New record with zeroed data (identity affine, no metadata). nc == 0 or 1
  * gives a 3-D record. */
 br_vol *br_vol_new(int dtype, int64_t nx, int64_t ny, int64_t nz, int64_t nc);
+/* The same record without its data (data NULL), for readers that fill it
+ * as the data arrives. */
+br_vol *br_vol_new_empty(int dtype, int64_t nx, int64_t ny, int64_t nz, int64_t nc);
 void br_vol_free(br_vol *v); /* NULL safe */
 /* New record of another type/channel count with v's affine and metadata. */
 br_vol *br_vol_like(const br_vol *v, int dtype, int64_t nc);

@@ -224,7 +224,7 @@ int main(int argc, char **argv)
 	}
 	br_meta_set(o, BR_KEY_CASE, id);
 	if (br_vol_write(out, o, br_opt.force) < 0)
-		br_die(out, "%s", br_error());
+		br_die(br_out_name(out), "%s", br_error());
 	br_vol_free(o);
 	br_vol_free(segv);
 	br_case_free(&cs);

@@ -553,7 +553,7 @@ int main(int argc, char **argv)
 	text[6] = NULL;
 	text[7] = NULL;
 	if (br_png_write(out, canvas, W, H, text, br_opt.force) < 0)
-		br_die(out, "%s", br_error());
+		br_die(br_out_name(out), "%s", br_error());
 	free(canvas);
 	scratch_free(&sc);
 	free(slices);
