@@ -293,7 +293,7 @@ int main(int argc, char **argv)
 			char a[96], b[96];
 			r2u_variant_describe(&fvar, a, sizeof a);
 			r2u_variant_describe(&var, b, sizeof b);
-			br_die(init ? init : resume, "the checkpoint's network is %s, the options ask for %s", a, b);
+			br_die(init ? init : resume, "the checkpoint's network is %s; the options ask for %s", a, b);
 		}
 		var = fvar;
 	}

@@ -127,7 +127,8 @@ int r2u_adam(r2u *m, float lr, int t);
 /* Non-finite values in the parameters or the gradients (synchronises). */
 int r2u_check_finite(r2u *m, size_t *bad_params, size_t *bad_grads);
 
-/* FLOPs of one slice's forward pass at h x w (multiply-adds x 2, convs only). */
+/* FLOPs of one slice's forward pass at h x w (multiply-adds x 2, convs only) of
+ * the paper's network. */
 double r2u_flops(int base, int h, int w);
 
 #endif /* BR_R2U_H */

@@ -111,7 +111,7 @@ import sys; sys.path.insert(0, '$TOP/tests/pylib'); import st
 w, m = st.load('init.st'); sys.exit(0 if m.get('block') == 'pre-res' and 'enc1.block.bn1.weight' in w else 1)"
 ok $? "--init keeps the checkpoint's variant"
 fails "--init with a different variant" 1 \
-	"^r2u-train: pre-res-multi-1.st: the checkpoint's network is block pre-res, supervision multi, SE, the options ask for block apr, supervision multi, SE$" \
+	"^r2u-train: pre-res-multi-1.st: the checkpoint's network is block pre-res, supervision multi, SE; the options ask for block apr, supervision multi, SE$" \
 	$T --steps 1 --block apr --init pre-res-multi-1.st -o x.st $PAIRS
 fails "--init from a network without SE with --dropout" 1 "^r2u-train: apr-multi-0.st: the network has no SE blocks" \
 	$T --steps 1 --dropout 0.1 --init apr-multi-0.st -o x.st $PAIRS
