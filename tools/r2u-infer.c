@@ -161,9 +161,14 @@ int main(int argc, char **argv)
 		batch = br_ctx_device(ctx) == BR_DEV_CUDA ? 155 : 16;
 	for (k = 0; k < nm; k++) {
 		int base;
-		if (r2u_peek_base(mpath[k], &base, err, sizeof err) < 0)
+		r2u_variant var;
+		char desc[96];
+		/* the network the checkpoint records: its width and variant */
+		if (r2u_peek(mpath[k], &base, &var, err, sizeof err) < 0)
 			br_die(mpath[k], "%s", err);
-		models[k] = r2u_new(ctx, base, 0, err, sizeof err);
+		r2u_variant_describe(&var, desc, sizeof desc);
+		br_msg(2, "%s: width %d, %s", mpath[k], base, desc);
+		models[k] = r2u_new_variant(ctx, base, &var, 0, err, sizeof err);
 		if (models[k] == NULL)
 			br_die(mpath[k], "%s", err);
 		if (r2u_load(models[k], mpath[k], NULL) < 0)

@@ -25,6 +25,7 @@ static const char usage[] =
 	"                 [--lambda X] [--flip | --no-flip] [--seed S] [--width B] [--val LIST] [--init FILE]\n"
 	"                 [--resume FILE] [--checkpoint-every N] [--keep-empty F] [--dropout P] [--steps N]\n"
 	"                 [--deterministic] [--log FILE] [--precision fp32|tf32|bf16]\n"
+	"                 [--block apr|pre-res|pre-res-gated-skip] [--supervision multi|single|none] [--no-se]\n"
 	"                 -l LIST | IMAGE LABEL [IMAGE LABEL ...]\n"
 	"Train R2U-MTDS on axial slices of normalised images and their label maps.\n"
 	"  -o MODEL             the checkpoint to write (.safetensors; weights and training state)\n"
@@ -47,6 +48,13 @@ static const char usage[] =
 	"  --log FILE           a TSV row per step: epoch step lr loss loss_wt loss_ed loss_ncr loss_et\n"
 	"                       slices_per_s val_dice\n"
 	"  --precision P        GPU arithmetic: fp32, tf32 (default where supported) or bf16\n"
+	"The paper's ablations (the network is recorded in MODEL; --init and --resume take the file's):\n"
+	"  --block B            encoder blocks: apr (default), pre-res (no attention gate) or\n"
+	"                       pre-res-gated-skip (the gate on the skip connections) (Table 1)\n"
+	"  --supervision S      multi (default: sub-region heads on three decoder levels), single\n"
+	"                       (all heads on the last level, whole-tumour side outputs on the\n"
+	"                       others) or none (all heads on the last level only) (Table 3)\n"
+	"  --no-se              no squeeze-and-excitation blocks (and so no dropout) (Table 4)\n"
 	"  -d DEVICE            cpu, cuda or cuda:N (default: cuda when a GPU is present)\n"
 	"  -j N                 CPU threads (default: all cores)\n"
 	"  -q, -v               quieter, more verbose\n"
@@ -54,7 +62,7 @@ static const char usage[] =
 
 enum {
 	OPT_EPOCHS = 256, OPT_BATCH, OPT_LR, OPT_LAMBDA, OPT_FLIP, OPT_NOFLIP, OPT_SEED, OPT_WIDTH, OPT_VAL, OPT_INIT,
-	OPT_RESUME, OPT_CKPT, OPT_KEEP, OPT_DROPOUT, OPT_STEPS, OPT_DET, OPT_LOG, OPT_PREC
+	OPT_RESUME, OPT_CKPT, OPT_KEEP, OPT_DROPOUT, OPT_STEPS, OPT_DET, OPT_LOG, OPT_PREC, OPT_BLOCK, OPT_SUP, OPT_NOSE
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -176,6 +184,9 @@ int main(int argc, char **argv)
 		{"deterministic", no_argument, 0, OPT_DET},
 		{"log", required_argument, 0, OPT_LOG},
 		{"precision", required_argument, 0, OPT_PREC},
+		{"block", required_argument, 0, OPT_BLOCK},
+		{"supervision", required_argument, 0, OPT_SUP},
+		{"no-se", no_argument, 0, OPT_NOSE},
 		{0, 0, 0, 0},
 	};
 	const char *out = NULL, *list = NULL, *vallist = NULL, *init = NULL, *resume = NULL, *logpath = NULL;
@@ -183,6 +194,8 @@ int main(int argc, char **argv)
 	double lr = 1e-4, lambda = 1, keep_empty = 1, dropout = 0.2;
 	uint64_t seed = 1;
 	int c, flip = 1, det = 0, prec = BR_PREC_DEFAULT, base, cur = 0, k;
+	int var_given = 0, dropout_given = 0;
+	r2u_variant var, fvar;
 	struct pairs tr = {0}, va = {0};
 	r2u_data data, val;
 	r2u_slice *order;
@@ -201,6 +214,7 @@ int main(int argc, char **argv)
 	int h, w;
 
 	br_tool_init("r2u-train", usage);
+	r2u_variant_paper(&var);
 	while ((c = getopt_long(argc, argv, BR_COMMON_SHORT "o:l:", longopts, NULL)) != -1) {
 		if (br_common_option(c, optarg))
 			continue;
@@ -220,13 +234,28 @@ int main(int argc, char **argv)
 		case OPT_RESUME: resume = optarg; break;
 		case OPT_CKPT: ckpt_every = br_parse_long(optarg, "--checkpoint-every", 1, 100000000L); break;
 		case OPT_KEEP: keep_empty = br_parse_double(optarg, "--keep-empty", 0, 1); break;
-		case OPT_DROPOUT: dropout = br_parse_double(optarg, "--dropout", 0, 0.95); break;
+		case OPT_DROPOUT:
+			dropout = br_parse_double(optarg, "--dropout", 0, 0.95);
+			dropout_given = 1;
+			break;
 		case OPT_STEPS: max_steps = br_parse_long(optarg, "--steps", 1, 1000000000L); break;
 		case OPT_DET: det = 1; break;
 		case OPT_LOG: logpath = optarg; break;
 		case OPT_PREC:
 			br_parse_choice(optarg, "--precision", (const char *const[]){"fp32", "tf32", "bf16", NULL});
 			prec = br_precision_from_name(optarg);
+			break;
+		case OPT_BLOCK:
+			var.block = br_parse_choice(optarg, "--block", r2u_block_names);
+			var_given = 1;
+			break;
+		case OPT_SUP:
+			var.supervision = br_parse_choice(optarg, "--supervision", r2u_supervision_names);
+			var_given = 1;
+			break;
+		case OPT_NOSE:
+			var.se = 0;
+			var_given = 1;
 			break;
 		default: br_bad_option(argv);
 		}
@@ -237,6 +266,8 @@ int main(int argc, char **argv)
 		br_usage_error("--width: %ld is not a multiple of 8", width);
 	if (init != NULL && resume != NULL)
 		br_usage_error("--init and --resume exclude each other");
+	if (!var.se && dropout_given && dropout > 0)
+		br_usage_error("--dropout %g: --no-se leaves no SE blocks to drop out of", dropout);
 	if (list != NULL) {
 		if (optind != argc)
 			br_usage_error("-l LIST and IMAGE LABEL operands exclude each other");
@@ -256,9 +287,23 @@ int main(int argc, char **argv)
 	if (notice[0])
 		br_msg(1, "%s", notice);
 	base = (int)width;
-	if ((init || resume) && r2u_peek_base(init ? init : resume, &base, err, sizeof err) < 0)
-		br_die(init ? init : resume, "%s", err);
-	m = r2u_new(ctx, base, seed, err, sizeof err);
+	if (init || resume) { /* the file's width and network; options may only repeat them */
+		if (r2u_peek(init ? init : resume, &base, &fvar, err, sizeof err) < 0)
+			br_die(init ? init : resume, "%s", err);
+		if (var_given && memcmp(&var, &fvar, sizeof var) != 0) {
+			char a[96], b[96];
+			r2u_variant_describe(&fvar, a, sizeof a);
+			r2u_variant_describe(&var, b, sizeof b);
+			br_die(init ? init : resume, "the checkpoint's network is %s; the options ask for %s", a, b);
+		}
+		var = fvar;
+	}
+	if (!var.se) { /* dropout acts on the SE blocks only */
+		if (dropout_given && dropout > 0)
+			br_die(init ? init : resume, "the network has no SE blocks: --dropout %g has nothing to act on", dropout);
+		dropout = 0;
+	}
+	m = r2u_new_variant(ctx, base, &var, seed, err, sizeof err);
 	if (m == NULL)
 		br_die(NULL, "%s", err);
 	memset(&st, 0, sizeof st);

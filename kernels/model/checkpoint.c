@@ -25,11 +25,48 @@ static void shape_str(char *buf, size_t n, int ndim, const int64_t *s)
 		snprintf(buf, n, "scalar");
 }
 
-int r2u_peek_base(const char *path, int *base, char *err, size_t errlen)
+/* one of names (NULL-terminated) or -1 */
+static int lookup(const char *s, const char *const *names)
+{
+	int i;
+
+	for (i = 0; names[i] != NULL; i++)
+		if (strcmp(s, names[i]) == 0)
+			return i;
+	return -1;
+}
+
+/* The variant from the metadata: a missing key is the paper's value, an
+ * unknown value is refused, naming the values known. */
+static int meta_variant(const br_st *st, r2u_variant *v, char *err, size_t errlen)
+{
+	const char *s;
+
+	r2u_variant_paper(v);
+	if ((s = br_st_meta(st, "block")) != NULL && (v->block = lookup(s, r2u_block_names)) < 0) {
+		snprintf(err, errlen, "unknown network variant: block '%.64s' (known: apr, pre-res, pre-res-gated-skip)", s);
+		return -1;
+	}
+	if ((s = br_st_meta(st, "supervision")) != NULL && (v->supervision = lookup(s, r2u_supervision_names)) < 0) {
+		snprintf(err, errlen, "unknown network variant: supervision '%.64s' (known: multi, single, none)", s);
+		return -1;
+	}
+	if ((s = br_st_meta(st, "se")) != NULL) {
+		if (strcmp(s, "0") != 0 && strcmp(s, "1") != 0) {
+			snprintf(err, errlen, "unknown network variant: se '%.64s' (known: 1, 0)", s);
+			return -1;
+		}
+		v->se = s[0] == '1';
+	}
+	return 0;
+}
+
+int r2u_peek(const char *path, int *base, r2u_variant *v, char *err, size_t errlen)
 {
 	br_st *st = br_st_read(path);
 	const char *b, *arch;
 	const br_st_tensor *t;
+	r2u_variant tmp;
 
 	if (st == NULL) {
 		snprintf(err, errlen, "%s", br_error());
@@ -41,8 +78,14 @@ int r2u_peek_base(const char *path, int *base, char *err, size_t errlen)
 		br_st_free(st);
 		return -1;
 	}
+	if (meta_variant(st, v != NULL ? v : &tmp, err, errlen) < 0) {
+		br_st_free(st);
+		return -1;
+	}
 	b = br_st_meta(st, "base");
-	t = br_st_find(st, "enc1.block.unit.conv1.weight");
+	/* the first convolution: in an APR block, or a plain one (pre-res) */
+	if ((t = br_st_find(st, "enc1.block.unit.conv1.weight")) == NULL)
+		t = br_st_find(st, "enc1.block.conv1.weight");
 	if (b != NULL) {
 		*base = atoi(b);
 	} else if (t != NULL && t->ndim == 4) {
@@ -58,6 +101,11 @@ int r2u_peek_base(const char *path, int *base, char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
+}
+
+int r2u_peek_base(const char *path, int *base, char *err, size_t errlen)
+{
+	return r2u_peek(path, base, NULL, err, errlen);
 }
 
 static int known(const r2u *m, const char *name)
@@ -116,6 +164,20 @@ int r2u_load(r2u *m, const char *path, r2u_state *state)
 	if (base != NULL && atoi(base) != m->base) {
 		r2u_fail(m, "width %s, the network has width %d", base, m->base);
 		goto done;
+	}
+	{
+		r2u_variant fv;
+		char a[96], b[96], why[256];
+		if (meta_variant(st, &fv, why, sizeof why) < 0) {
+			r2u_fail(m, "%s", why);
+			goto done;
+		}
+		if (memcmp(&fv, &m->var, sizeof fv) != 0) {
+			r2u_variant_describe(&fv, a, sizeof a);
+			r2u_variant_describe(&m->var, b, sizeof b);
+			r2u_fail(m, "the checkpoint's network is %s; this one is %s", a, b);
+			goto done;
+		}
 	}
 	for (i = 0; i < st->n; i++) {
 		const char *nm = st->t[i].name;
@@ -222,6 +284,12 @@ int r2u_save(r2u *m, const char *path, const r2u_state *state, const char *const
 	snprintf(buf, sizeof buf, "%d", m->base);
 	if (br_st_add_meta(w, "arch", "r2u-mtds") < 0 || br_st_add_meta(w, "version", "1") < 0 ||
 	    br_st_add_meta(w, "base", buf) < 0)
+		goto st_fail;
+	/* the variant, where it is not the paper's network */
+	if ((m->var.block != R2U_BLOCK_APR && br_st_add_meta(w, "block", r2u_block_names[m->var.block]) < 0) ||
+	    (m->var.supervision != R2U_SUP_MULTI &&
+	     br_st_add_meta(w, "supervision", r2u_supervision_names[m->var.supervision]) < 0) ||
+	    (!m->var.se && br_st_add_meta(w, "se", "0") < 0))
 		goto st_fail;
 	for (i = 0; kv != NULL && kv[i] != NULL && kv[i + 1] != NULL; i += 2)
 		if (br_st_add_meta(w, kv[i], kv[i + 1]) < 0)

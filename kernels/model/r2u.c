@@ -99,13 +99,14 @@ static void add_conv(r2u *m, int *w, int *b, const char *prefix, int cout, int c
 	*b = add_param(m, pre, ".bias", 0, 1, cout, 0, 0, 0);
 }
 
-static void add_stage(r2u *m, struct stage *s, const char *name, int cin, int cout, int attention)
+static void add_stage(r2u *m, struct stage *s, const char *name, int cin, int cout, int attention, int se)
 {
 	char pre[96], unit[96];
 
 	s->cin = cin;
 	s->c = cout;
 	s->attention = attention;
+	s->se = se;
 	/* PyTorch's names: an APR block holds the unit, a plain block is the unit */
 	snprintf(unit, sizeof unit, attention ? "%.32s.block.unit" : "%.32s.block", name);
 	snprintf(pre, sizeof pre, "%.48s.bn1", unit);
@@ -126,6 +127,9 @@ static void add_stage(r2u *m, struct stage *s, const char *name, int cin, int co
 		snprintf(pre, sizeof pre, "%.32s.block.gate", name);
 		add_conv(m, &s->gate_w, &s->gate_b, pre, 1, cout, 1);
 	}
+	s->fc1_w = s->fc1_b = s->fc2_w = s->fc2_b = -1;
+	if (!se)
+		return;
 	snprintf(pre, sizeof pre, "%.32s.se.fc1", name);
 	s->fc1_w = add_param(m, pre, ".weight", 0, 2, cout / 8, cout, 0, 0);
 	s->fc1_b = add_param(m, pre, ".bias", 0, 1, cout / 8, 0, 0, 0);
@@ -134,15 +138,18 @@ static void add_stage(r2u *m, struct stage *s, const char *name, int cin, int co
 	s->fc2_b = add_param(m, pre, ".bias", 0, 1, cout, 0, 0, 0);
 }
 
+/* The table in the order of the PyTorch module's state_dict (MODEL.md):
+ * the variant decides which tensors exist and the shapes of two heads. */
 static void build_table(r2u *m)
 {
-	int b = m->base, i;
+	int b = m->base, i, apr = m->var.block == R2U_BLOCK_APR, se = m->var.se;
+	int multi = m->var.supervision == R2U_SUP_MULTI;
 	char name[32];
 
-	add_stage(m, &m->enc[0], "enc1", 4, b, 1);
-	add_stage(m, &m->enc[1], "enc2", b, 2 * b, 1);
-	add_stage(m, &m->enc[2], "enc3", 2 * b, 4 * b, 1);
-	add_stage(m, &m->enc[3], "enc4", 4 * b, 8 * b, 1);
+	add_stage(m, &m->enc[0], "enc1", 4, b, apr, se);
+	add_stage(m, &m->enc[1], "enc2", b, 2 * b, apr, se);
+	add_stage(m, &m->enc[2], "enc3", 2 * b, 4 * b, apr, se);
+	add_stage(m, &m->enc[3], "enc4", 4 * b, 8 * b, apr, se);
 	/* dec[0] = dec3 (8b -> 4b), dec[1] = dec2, dec[2] = dec1 */
 	for (i = 0; i < 3; i++) {
 		int cin = b << (3 - i), cout = b << (2 - i);
@@ -152,14 +159,43 @@ static void build_table(r2u *m)
 		u->cout = cout;
 		u->w = add_param(m, name, ".weight", 0, 4, cin, cout, 2, 2);
 		u->b = add_param(m, name, ".bias", 0, 1, cout, 0, 0, 0);
+		u->gate_w = u->gate_b = -1;
+		if (m->var.block == R2U_BLOCK_GATED_SKIP) {
+			snprintf(name, sizeof name, "dec%d.gate", 3 - i);
+			add_conv(m, &u->gate_w, &u->gate_b, name, 1, cout, 1);
+		}
 		snprintf(name, sizeof name, "dec%d.stage", 3 - i);
-		add_stage(m, &u->st, name, 2 * cout, cout, 0);
+		add_stage(m, &u->st, name, 2 * cout, cout, 0, se);
 	}
+	/* multi-task deep supervision: ed on d3, ncr on d2; else all on d1 */
 	add_conv(m, &m->head_w[R2U_WT], &m->head_b[R2U_WT], "head_wt", 1, b, 1);
-	add_conv(m, &m->head_w[R2U_ED], &m->head_b[R2U_ED], "head_ed", 1, 4 * b, 1);
-	add_conv(m, &m->head_w[R2U_NCR], &m->head_b[R2U_NCR], "head_ncr", 1, 2 * b, 1);
+	add_conv(m, &m->head_w[R2U_ED], &m->head_b[R2U_ED], "head_ed", 1, multi ? 4 * b : b, 1);
+	add_conv(m, &m->head_w[R2U_NCR], &m->head_b[R2U_NCR], "head_ncr", 1, multi ? 2 * b : b, 1);
 	add_conv(m, &m->head_w[R2U_ET], &m->head_b[R2U_ET], "head_et", 1, b, 1);
+	m->side_w[0] = m->side_b[0] = m->side_w[1] = m->side_b[1] = -1;
+	if (m->var.supervision == R2U_SUP_SINGLE) {
+		add_conv(m, &m->side_w[0], &m->side_b[0], "head_wt2", 1, 2 * b, 1);
+		add_conv(m, &m->side_w[1], &m->side_b[1], "head_wt3", 1, 4 * b, 1);
+	}
 }
+
+const char *const r2u_block_names[] = {"apr", "pre-res", "pre-res-gated-skip", NULL};
+const char *const r2u_supervision_names[] = {"multi", "single", "none", NULL};
+
+void r2u_variant_paper(r2u_variant *v)
+{
+	v->block = R2U_BLOCK_APR;
+	v->supervision = R2U_SUP_MULTI;
+	v->se = 1;
+}
+
+void r2u_variant_describe(const r2u_variant *v, char *buf, size_t n)
+{
+	snprintf(buf, n, "block %s, supervision %s, %s", r2u_block_names[v->block],
+		 r2u_supervision_names[v->supervision], v->se ? "SE" : "no SE");
+}
+
+const r2u_variant *r2u_variant_of(const r2u *m) { return &m->var; }
 
 float *r2u_P(r2u *m, int i) { return (m->p[i].running ? m->run : m->params) + m->p[i].off; }
 float *r2u_G(r2u *m, int i) { return m->grads + m->p[i].off; }
@@ -225,10 +261,20 @@ static int init_params(r2u *m, uint64_t seed)
 
 r2u *r2u_new(br_ctx *ctx, int base, uint64_t seed, char *err, size_t errlen)
 {
+	return r2u_new_variant(ctx, base, NULL, seed, err, errlen);
+}
+
+r2u *r2u_new_variant(br_ctx *ctx, int base, const r2u_variant *v, uint64_t seed, char *err, size_t errlen)
+{
 	r2u *m;
 
 	if (base < 8 || base % 8 != 0 || base > 512) {
 		snprintf(err, errlen, "width %d: must be a multiple of 8 from 8 to 512", base);
+		return NULL;
+	}
+	if (v != NULL && (v->block < 0 || v->block > R2U_BLOCK_GATED_SKIP || v->supervision < 0 ||
+			  v->supervision > R2U_SUP_NONE || (v->se != 0 && v->se != 1))) {
+		snprintf(err, errlen, "unknown network variant");
 		return NULL;
 	}
 	m = calloc(1, sizeof *m);
@@ -238,6 +284,10 @@ r2u *r2u_new(br_ctx *ctx, int base, uint64_t seed, char *err, size_t errlen)
 	}
 	m->ctx = ctx;
 	m->base = base;
+	if (v != NULL)
+		m->var = *v;
+	else
+		r2u_variant_paper(&m->var);
 	snprintf(m->where, sizeof m->where, "setup");
 	build_table(m);
 	m->params = br_malloc(ctx, m->ntrain * sizeof(float));
@@ -338,6 +388,7 @@ static void place_vec(r2u *m, float **v, size_t count)
 enum {
 	S_R1, S_R2, S_Y, S_G, S_YA, S_XIN, S_U,                              /* forward (inference) */
 	S_DYA, S_DY, S_DGR, S_DG, S_DR1A, S_DR1, S_DXA, S_DU, S_DHEAD, S_DLOW, /* backward */
+	S_SKIP, S_SG, S_DSKIP, S_DSG, S_DSGR, /* the gate on the skips (pre-res-gated-skip) */
 	S_COUNT
 };
 
@@ -362,14 +413,17 @@ static void plan_stage(r2u *m, struct stage *s, int n, int h, int w, int tr)
 		place(m, &s->g, n, 1, h, w, tr ? PERSIST : S_G);
 		place(m, &s->ya, n, c, h, w, tr ? PERSIST : S_YA);
 	}
-	place_vec(m, &s->z, (size_t)n * c);
-	place_vec(m, &s->h, (size_t)n * (c / 8));
-	place_vec(m, &s->hr, (size_t)n * (c / 8));
-	place_vec(m, &s->q, (size_t)n * c);
-	place_vec(m, &s->s, (size_t)n * c);
-	place_vec(m, &s->sd, (size_t)n * c);
+	if (s->se) {
+		place_vec(m, &s->z, (size_t)n * c);
+		place_vec(m, &s->h, (size_t)n * (c / 8));
+		place_vec(m, &s->hr, (size_t)n * (c / 8));
+		place_vec(m, &s->q, (size_t)n * c);
+		place_vec(m, &s->s, (size_t)n * c);
+		place_vec(m, &s->sd, (size_t)n * c);
+	}
 	if (tr) {
-		place(m, &s->dya, n, c, h, w, S_DYA);
+		if (s->se)
+			place(m, &s->dya, n, c, h, w, S_DYA);
 		place(m, &s->dy, n, c, h, w, S_DY);
 		if (s->attention) {
 			place(m, &s->dgr, n, c, h, w, S_DGR);
@@ -378,13 +432,27 @@ static void plan_stage(r2u *m, struct stage *s, int n, int h, int w, int tr)
 		place(m, &s->dr1a, n, c, h, w, S_DR1A);
 		place(m, &s->dr1, n, c, h, w, S_DR1);
 		place(m, &s->dxa, n, s->cin, h, w, S_DXA);
-		place_vec(m, &s->dvec[0], (size_t)n * c); /* dsd */
-		place_vec(m, &s->dvec[1], (size_t)n * c); /* ds */
-		place_vec(m, &s->dvec[2], (size_t)n * c); /* dq */
-		place_vec(m, &s->dvec[3], (size_t)n * (c / 8)); /* dhr */
-		place_vec(m, &s->dvec[4], (size_t)n * (c / 8)); /* dh */
-		place_vec(m, &s->dvec[5], (size_t)n * c); /* dz */
+		if (s->se) {
+			place_vec(m, &s->dvec[0], (size_t)n * c); /* dsd */
+			place_vec(m, &s->dvec[1], (size_t)n * c); /* ds */
+			place_vec(m, &s->dvec[2], (size_t)n * c); /* dq */
+			place_vec(m, &s->dvec[3], (size_t)n * (c / 8)); /* dhr */
+			place_vec(m, &s->dvec[4], (size_t)n * (c / 8)); /* dh */
+			place_vec(m, &s->dvec[5], (size_t)n * c); /* dz */
+		}
 	}
+}
+
+/* Without SE the block's output is the stage's: it is written straight into
+ * the persistent out tensor. */
+static void alias_out(struct stage *s)
+{
+	if (s->se)
+		return;
+	if (s->attention)
+		s->ya.data = s->out.data;
+	else
+		s->y.data = s->out.data;
 }
 
 static void plan_walk(r2u *m, int n, int h, int w, int tr)
@@ -402,6 +470,7 @@ static void plan_walk(r2u *m, int n, int h, int w, int tr)
 		plan_stage(m, &m->enc[i], n, lh, lw, tr);
 		/* skips and e4 stay until the decoder has used them */
 		place(m, &m->enc[i].out, n, m->enc[i].c, lh, lw, PERSIST);
+		alias_out(&m->enc[i]);
 		if (tr)
 			place(m, &m->enc[i].dout, n, m->enc[i].c, lh, lw, PERSIST);
 		if (tr && i > 0)
@@ -412,9 +481,19 @@ static void plan_walk(r2u *m, int n, int h, int w, int tr)
 		lh = h >> (2 - k);
 		lw = w >> (2 - k);
 		place(m, &u->u, n, u->cout, lh, lw, S_U);
+		if (u->gate_w >= 0) {
+			place(m, &u->g, n, 1, lh, lw, tr ? PERSIST : S_SG);
+			place(m, &u->skip, n, u->cout, lh, lw, S_SKIP);
+			if (tr) {
+				place(m, &u->dskip, n, u->cout, lh, lw, S_DSKIP);
+				place(m, &u->dg, n, 1, lh, lw, S_DSG);
+				place(m, &u->dgr, n, u->cout, lh, lw, S_DSGR);
+			}
+		}
 		place(m, &u->cat, n, 2 * u->cout, lh, lw, tr ? PERSIST : S_XIN);
 		plan_stage(m, &u->st, n, lh, lw, tr);
 		place(m, &u->st.out, n, u->cout, lh, lw, PERSIST);
+		alias_out(&u->st);
 		if (tr) {
 			place(m, &u->st.dout, n, u->cout, lh, lw, PERSIST);
 			place(m, &u->dcat, n, 2 * u->cout, lh, lw, PERSIST);
@@ -424,13 +503,28 @@ static void plan_walk(r2u *m, int n, int h, int w, int tr)
 	/* heads: logits at full size, ncr and ed also at their own level */
 	for (k = 0; k < R2U_NHEAD; k++)
 		place(m, &m->logit[k], n, 1, h, w, PERSIST);
-	place(m, &m->low[R2U_NCR], n, 1, h / 2, w / 2, PERSIST);
-	place(m, &m->low[R2U_ED], n, 1, h / 4, w / 4, PERSIST);
+	if (m->var.supervision == R2U_SUP_MULTI) {
+		place(m, &m->low[R2U_NCR], n, 1, h / 2, w / 2, PERSIST);
+		place(m, &m->low[R2U_ED], n, 1, h / 4, w / 4, PERSIST);
+	}
+	if (m->var.supervision == R2U_SUP_SINGLE) /* whole-tumour side outputs of d2 and d3 */
+		for (k = 0; k < 2; k++) {
+			place(m, &m->side[k], n, 1, h, w, PERSIST);
+			place(m, &m->side_low[k], n, 1, h >> (k + 1), w >> (k + 1), PERSIST);
+		}
 	if (tr) {
 		for (k = 0; k < R2U_NHEAD; k++)
 			place(m, &m->dlogit[k], n, 1, h, w, PERSIST);
-		place(m, &m->dlow[R2U_NCR], n, 1, h / 2, w / 2, S_DLOW);
-		place(m, &m->dlow[R2U_ED], n, 1, h / 4, w / 4, S_DHEAD);
+		if (m->var.supervision == R2U_SUP_MULTI) {
+			place(m, &m->dlow[R2U_NCR], n, 1, h / 2, w / 2, S_DLOW);
+			place(m, &m->dlow[R2U_ED], n, 1, h / 4, w / 4, S_DHEAD);
+		}
+		if (m->var.supervision == R2U_SUP_SINGLE) {
+			place(m, &m->dside[0], n, 1, h, w, PERSIST);
+			place(m, &m->dside[1], n, 1, h, w, PERSIST);
+			place(m, &m->dside_low[0], n, 1, h / 2, w / 2, S_DLOW);
+			place(m, &m->dside_low[1], n, 1, h / 4, w / 4, S_DHEAD);
+		}
 	}
 	/* slot offsets after the persistent part */
 	{
@@ -533,6 +627,9 @@ static int stage_forward(r2u *m, struct stage *s, const br_tensor *x, int tr, fl
 		K(br_conv2d_forward(m->ctx, &s->g, &s->y, P(s->gate_w), P(s->gate_b), 1, &relu));
 		K(br_gate_forward(m->ctx, &s->ya, &s->y, &s->g));
 	}
+	s->drop_p = 0;
+	if (!s->se) /* ya is out */
+		return 0;
 	/* squeeze and excitation */
 	K(br_avgpool_forward(m->ctx, s->z, ya));
 	K(br_linear_forward(m->ctx, s->h, s->z, P(s->fc1_w), P(s->fc1_b), n, c, c / 8));
@@ -549,6 +646,7 @@ static int stage_forward(r2u *m, struct stage *s, const br_tensor *x, int tr, fl
 
 int r2u_forward(r2u *m, const float *x, int n, int h, int w, int training, float dropout, uint64_t seed)
 {
+	br_preact relu = {NULL, NULL, 1};
 	int i, k;
 
 	if (r2u_plan(m, n, h, w, training) < 0)
@@ -570,9 +668,15 @@ int r2u_forward(r2u *m, const float *x, int n, int h, int w, int training, float
 	for (k = 0; k < 3; k++) {
 		struct up *u = &m->dec[k];
 		const br_tensor *below = k == 0 ? &m->enc[3].out : &m->dec[k - 1].st.out;
+		const br_tensor *skip = &m->enc[2 - k].out;
 		snprintf(m->where, sizeof m->where, "dec%d", 3 - k);
 		K(br_convt2x2_forward(m->ctx, &u->u, below, P(u->w), P(u->b)));
-		K(br_concat_forward(m->ctx, &u->cat, &u->u, &m->enc[2 - k].out));
+		if (u->gate_w >= 0) { /* skip * sigmoid(gate(relu(skip))) */
+			K(br_conv2d_forward(m->ctx, &u->g, skip, P(u->gate_w), P(u->gate_b), 1, &relu));
+			K(br_gate_forward(m->ctx, &u->skip, skip, &u->g));
+			skip = &u->skip;
+		}
+		K(br_concat_forward(m->ctx, &u->cat, &u->u, skip));
 		if (stage_forward(m, &u->st, &u->cat, training, dropout, mix(seed, (uint64_t)k + 11)) < 0)
 			return -1;
 	}
@@ -581,12 +685,27 @@ int r2u_forward(r2u *m, const float *x, int n, int h, int w, int training, float
 			    NULL));
 	K(br_conv2d_forward(m->ctx, &m->logit[R2U_ET], &m->dec[2].st.out, P(m->head_w[R2U_ET]), P(m->head_b[R2U_ET]), 1,
 			    NULL));
-	K(br_conv2d_forward(m->ctx, &m->low[R2U_NCR], &m->dec[1].st.out, P(m->head_w[R2U_NCR]),
-			    P(m->head_b[R2U_NCR]), 1, NULL));
-	K(br_upsample_forward(m->ctx, &m->logit[R2U_NCR], &m->low[R2U_NCR], 2));
-	K(br_conv2d_forward(m->ctx, &m->low[R2U_ED], &m->dec[0].st.out, P(m->head_w[R2U_ED]), P(m->head_b[R2U_ED]), 1,
-			    NULL));
-	K(br_upsample_forward(m->ctx, &m->logit[R2U_ED], &m->low[R2U_ED], 4));
+	if (m->var.supervision == R2U_SUP_MULTI) {
+		K(br_conv2d_forward(m->ctx, &m->low[R2U_NCR], &m->dec[1].st.out, P(m->head_w[R2U_NCR]),
+				    P(m->head_b[R2U_NCR]), 1, NULL));
+		K(br_upsample_forward(m->ctx, &m->logit[R2U_NCR], &m->low[R2U_NCR], 2));
+		K(br_conv2d_forward(m->ctx, &m->low[R2U_ED], &m->dec[0].st.out, P(m->head_w[R2U_ED]),
+				    P(m->head_b[R2U_ED]), 1, NULL));
+		K(br_upsample_forward(m->ctx, &m->logit[R2U_ED], &m->low[R2U_ED], 4));
+	} else { /* every head on d1 */
+		K(br_conv2d_forward(m->ctx, &m->logit[R2U_NCR], &m->dec[2].st.out, P(m->head_w[R2U_NCR]),
+				    P(m->head_b[R2U_NCR]), 1, NULL));
+		K(br_conv2d_forward(m->ctx, &m->logit[R2U_ED], &m->dec[2].st.out, P(m->head_w[R2U_ED]),
+				    P(m->head_b[R2U_ED]), 1, NULL));
+	}
+	/* single-task deep supervision: whole tumour from d2 (k = 0) and d3 (k = 1),
+	 * needed by the loss only */
+	if (m->var.supervision == R2U_SUP_SINGLE && training)
+		for (k = 0; k < 2; k++) {
+			K(br_conv2d_forward(m->ctx, &m->side_low[k], &m->dec[1 - k].st.out, P(m->side_w[k]),
+					    P(m->side_b[k]), 1, NULL));
+			K(br_upsample_forward(m->ctx, &m->side[k], &m->side_low[k], 2 << k));
+		}
 	m->fwd_training = training;
 	return 0;
 }
@@ -619,24 +738,26 @@ static int stage_backward(r2u *m, struct stage *s, br_tensor *dx, const br_tenso
 	br_preact pre1 = {s->bn1.scale, s->bn1.shift, 1}, pre2 = {s->bn2.scale, s->bn2.shift, 1};
 	br_preact relu = {NULL, NULL, 1};
 	const br_tensor *ya = s->attention ? &s->ya : &s->y;
-	br_tensor *dy = s->attention ? &s->dy : &s->dya; /* without a gate, dy is dya */
+	const br_tensor *dya = s->se ? &s->dya : dout; /* without SE, ya is out */
+	const br_tensor *dy = s->attention ? &s->dy : dya; /* without a gate, dy is dya */
 	int n = x->n, c = s->c;
 	size_t nc = (size_t)n * c, nh = (size_t)n * (c / 8);
 	float *dsd = s->dvec[0], *ds = s->dvec[1], *dq = s->dvec[2], *dhr = s->dvec[3], *dh = s->dvec[4],
 	      *dz = s->dvec[5];
 
-	/* squeeze and excitation */
-	K(br_scale_backward(m->ctx, &s->dya, s->drop_p > 0 ? dsd : ds, dout, ya, s->drop_p > 0 ? s->sd : s->s, 0));
-	if (s->drop_p > 0)
-		K(br_dropout_backward(m->ctx, ds, dsd, nc, s->drop_p, s->drop_seed));
-	K(br_vec_sigmoid_backward(m->ctx, dq, ds, s->s, nc));
-	K(br_linear_backward(m->ctx, dhr, G(s->fc2_w), G(s->fc2_b), dq, s->hr, P(s->fc2_w), n, c / 8, c));
-	K(br_vec_relu_backward(m->ctx, dh, dhr, s->h, nh));
-	K(br_linear_backward(m->ctx, dz, G(s->fc1_w), G(s->fc1_b), dh, s->z, P(s->fc1_w), n, c, c / 8));
-	K(br_avgpool_backward(m->ctx, &s->dya, dz, 1));
+	if (s->se) { /* squeeze and excitation */
+		K(br_scale_backward(m->ctx, &s->dya, s->drop_p > 0 ? dsd : ds, dout, ya, s->drop_p > 0 ? s->sd : s->s, 0));
+		if (s->drop_p > 0)
+			K(br_dropout_backward(m->ctx, ds, dsd, nc, s->drop_p, s->drop_seed));
+		K(br_vec_sigmoid_backward(m->ctx, dq, ds, s->s, nc));
+		K(br_linear_backward(m->ctx, dhr, G(s->fc2_w), G(s->fc2_b), dq, s->hr, P(s->fc2_w), n, c / 8, c));
+		K(br_vec_relu_backward(m->ctx, dh, dhr, s->h, nh));
+		K(br_linear_backward(m->ctx, dz, G(s->fc1_w), G(s->fc1_b), dh, s->z, P(s->fc1_w), n, c, c / 8));
+		K(br_avgpool_backward(m->ctx, &s->dya, dz, 1));
+	}
 	/* attention gate */
 	if (s->attention) {
-		K(br_gate_backward(m->ctx, &s->dy, &s->dg, &s->dya, &s->y, &s->g, 0));
+		K(br_gate_backward(m->ctx, &s->dy, &s->dg, dya, &s->y, &s->g, 0));
 		K(br_conv2d_backward(m->ctx, &s->dgr, G(s->gate_w), G(s->gate_b), &s->dg, &s->y, P(s->gate_w), 1, &relu,
 				     0));
 		K(br_relu_backward(m->ctx, &s->dy, &s->dgr, &s->y, 1));
@@ -663,6 +784,7 @@ static const int head_target[R2U_NHEAD] = {BR_TARGET_WT, BR_TARGET_NCR, BR_TARGE
 
 int r2u_backward(r2u *m, const uint8_t *labels, float lambda)
 {
+	br_preact relu = {NULL, NULL, 1};
 	int k, i, n = m->x.n;
 	size_t npix = (size_t)n * m->x.h * m->x.w;
 
@@ -673,9 +795,26 @@ int r2u_backward(r2u *m, const uint8_t *labels, float lambda)
 	for (k = 0; k < R2U_NHEAD; k++)
 		K(br_loss_bce_dice(m->ctx, m->loss + 1 + k, &m->dlogit[k], &m->logit[k], m->labels, head_target[k],
 				   k == R2U_WT ? 1.0f : lambda));
+	if (m->var.supervision == R2U_SUP_SINGLE)
+		for (k = 0; k < 2; k++)
+			K(br_loss_bce_dice(m->ctx, m->loss + 1 + R2U_NHEAD + k, &m->dside[k], &m->side[k], m->labels,
+					   BR_TARGET_WT, lambda));
 	m->lambda = lambda;
 	snprintf(m->where, sizeof m->where, "heads backward");
-	{
+	if (m->var.supervision != R2U_SUP_MULTI) {
+		struct stage *d1 = &m->dec[2].st;
+		for (k = 0; k < R2U_NHEAD; k++)
+			K(br_conv2d_backward(m->ctx, &d1->dout, G(m->head_w[k]), G(m->head_b[k]), &m->dlogit[k], &d1->out,
+					     P(m->head_w[k]), 1, NULL, k > 0));
+	}
+	if (m->var.supervision == R2U_SUP_SINGLE)
+		for (k = 0; k < 2; k++) { /* k = 0: d2, k = 1: d3 */
+			struct stage *d = &m->dec[1 - k].st;
+			K(br_upsample_backward(m->ctx, &m->dside_low[k], &m->dside[k], 2 << k, 0));
+			K(br_conv2d_backward(m->ctx, &d->dout, G(m->side_w[k]), G(m->side_b[k]), &m->dside_low[k], &d->out,
+					     P(m->side_w[k]), 1, NULL, 0));
+		}
+	if (m->var.supervision == R2U_SUP_MULTI) {
 		struct stage *d1 = &m->dec[2].st, *d2 = &m->dec[1].st, *d3 = &m->dec[0].st;
 		K(br_conv2d_backward(m->ctx, &d1->dout, G(m->head_w[R2U_WT]), G(m->head_b[R2U_WT]), &m->dlogit[R2U_WT],
 				     &d1->out, P(m->head_w[R2U_WT]), 1, NULL, 0));
@@ -691,14 +830,25 @@ int r2u_backward(r2u *m, const uint8_t *labels, float lambda)
 	/* decoder, top (dec1) down: dcat splits into the up path and the skip */
 	for (k = 2; k >= 0; k--) {
 		struct up *u = &m->dec[k];
+		struct stage *e = &m->enc[2 - k];
 		br_tensor *dbelow = k == 0 ? &m->enc[3].dout : &m->dec[k - 1].st.dout;
 		const br_tensor *below = k == 0 ? &m->enc[3].out : &m->dec[k - 1].st.out;
 		snprintf(m->where, sizeof m->where, "dec%d backward", 3 - k);
 		if (stage_backward(m, &u->st, &u->dcat, &u->cat, &u->st.dout) < 0)
 			return -1;
-		K(br_concat_backward(m->ctx, &u->du, &m->enc[2 - k].dout, &u->dcat, 0, 0));
-		/* dec3's input e4 has no other consumer; d3 and d2 also feed heads */
-		K(br_convt2x2_backward(m->ctx, dbelow, G(u->w), G(u->b), &u->du, below, P(u->w), k == 0 ? 0 : 1));
+		if (u->gate_w < 0) {
+			K(br_concat_backward(m->ctx, &u->du, &e->dout, &u->dcat, 0, 0));
+		} else { /* the skip went through skip * sigmoid(gate(relu(skip))) */
+			K(br_concat_backward(m->ctx, &u->du, &u->dskip, &u->dcat, 0, 0));
+			K(br_gate_backward(m->ctx, &e->dout, &u->dg, &u->dskip, &e->out, &u->g, 0));
+			K(br_conv2d_backward(m->ctx, &u->dgr, G(u->gate_w), G(u->gate_b), &u->dg, &e->out, P(u->gate_w), 1,
+					     &relu, 0));
+			K(br_relu_backward(m->ctx, &e->dout, &u->dgr, &e->out, 1));
+		}
+		/* dec3's input e4 has no other consumer; d3 and d2 also feed heads
+		 * (when the supervision puts heads there) */
+		K(br_convt2x2_backward(m->ctx, dbelow, G(u->w), G(u->b), &u->du, below, P(u->w),
+				       k == 0 ? 0 : m->var.supervision != R2U_SUP_NONE));
 	}
 	/* encoder, bottom up: each pooled input's gradient adds into the skip's */
 	for (i = 3; i >= 0; i--) {
@@ -729,7 +879,10 @@ int r2u_losses(r2u *m, float out[5])
 	out[2] = l[1 + R2U_ED];
 	out[3] = l[1 + R2U_NCR];
 	out[4] = l[1 + R2U_ET];
-	out[0] = out[1] + m->lambda * (out[2] + out[3] + out[4]);
+	if (m->var.supervision == R2U_SUP_SINGLE)
+		out[0] = out[1] + m->lambda * (out[2] + out[3] + out[4] + l[1 + R2U_NHEAD] + l[2 + R2U_NHEAD]);
+	else
+		out[0] = out[1] + m->lambda * (out[2] + out[3] + out[4]);
 	return 0;
 }
 

@@ -41,11 +41,36 @@ typedef struct {
 	double best;        /* best validation Dice so far (-1: none) */
 } r2u_state;
 
+/* The paper's ablations (doc/MODEL.md, "Ablations"): the block of the
+ * encoder stages (Table 1), the deep supervision (Table 3) and the SE
+ * blocks (Table 4).  { R2U_BLOCK_APR, R2U_SUP_MULTI, 1 } is the paper's
+ * network, R2U-MTDS itself. */
+enum r2u_block { R2U_BLOCK_APR = 0, R2U_BLOCK_PRERES = 1, R2U_BLOCK_GATED_SKIP = 2 };
+enum r2u_supervision { R2U_SUP_MULTI = 0, R2U_SUP_SINGLE = 1, R2U_SUP_NONE = 2 };
+typedef struct {
+	int block;       /* enum r2u_block */
+	int supervision; /* enum r2u_supervision */
+	int se;          /* 1: squeeze-and-excitation after every stage; 0: none */
+} r2u_variant;
+
+/* The names used on the command line and in checkpoint metadata, in enum
+ * order, NULL-terminated: "apr", "pre-res", "pre-res-gated-skip" and
+ * "multi", "single", "none". */
+extern const char *const r2u_block_names[];
+extern const char *const r2u_supervision_names[];
+void r2u_variant_paper(r2u_variant *v);
+/* "block pre-res, supervision multi, SE" (for messages) */
+void r2u_variant_describe(const r2u_variant *v, char *buf, size_t n);
+
 /* A network of base width b (>= 8, a multiple of 8) with default
- * (PyTorch-style) initialisation from seed.  NULL with a reason in err. */
+ * (PyTorch-style) initialisation from seed.  NULL with a reason in err.
+ * r2u_new is the paper's network; r2u_new_variant one of the ablations
+ * (v == NULL: the paper's). */
 r2u *r2u_new(br_ctx *ctx, int base, uint64_t seed, char *err, size_t errlen);
+r2u *r2u_new_variant(br_ctx *ctx, int base, const r2u_variant *v, uint64_t seed, char *err, size_t errlen);
 void r2u_free(r2u *m);
 int r2u_base(const r2u *m);
+const r2u_variant *r2u_variant_of(const r2u *m);
 const char *r2u_error(const r2u *m);
 br_ctx *r2u_ctx(const r2u *m);
 
@@ -59,10 +84,16 @@ int r2u_param_set(r2u *m, int i, const float *host);
 int r2u_grad_get(r2u *m, int i, float *host);
 
 /* Checkpoints (safetensors, MODEL.md).  r2u_load reads a file written by
- * r2u_save or by PyTorch; the width must match m's (see r2u_peek_base).
+ * r2u_save or by PyTorch; the width and the variant must match m's (see
+ * r2u_peek: a reader makes its network from what the file says).
+ * r2u_save records the variant in the metadata ("block", "supervision",
+ * "se"), each key only where it differs from the paper's network, so that
+ * the paper's checkpoints are those of version 1 unchanged; a missing key
+ * means the paper's value, an unknown value is refused.
  * With st != NULL, Adam's moments and the training state are saved or
  * restored too (tensors "optim.m.<name>", "optim.v.<name>"); a file
  * without them is refused by a load that asks for them. */
+int r2u_peek(const char *path, int *base, r2u_variant *v, char *err, size_t errlen);
 int r2u_peek_base(const char *path, int *base, char *err, size_t errlen);
 int r2u_load(r2u *m, const char *path, r2u_state *st);
 int r2u_save(r2u *m, const char *path, const r2u_state *st, const char *const *meta_kv /* key, value, ..., NULL */);
@@ -82,19 +113,22 @@ int r2u_forward(r2u *m, const float *x, int n, int h, int w, int training, float
 int r2u_download(r2u *m, float *out, int probabilities);
 
 /* After a training forward pass: the loss of MODEL.md against labels (host
- * uint8, (n, h, w), BraTS values) and the backward pass; parameter
+ * uint8, (n, h, w), BraTS values; with single-task deep supervision the
+ * whole-tumour side outputs count too) and the backward pass; parameter
  * gradients are accumulated into the gradient buffer (zeroed by
  * r2u_zero_grad).  The losses stay on the device until r2u_losses. */
 int r2u_backward(r2u *m, const uint8_t *labels, float lambda);
 int r2u_zero_grad(r2u *m);
-/* total, wt, ed, ncr, et (synchronises) */
+/* total, wt, ed, ncr, et (synchronises); the total includes the side
+ * outputs of single-task deep supervision, which have no column here */
 int r2u_losses(r2u *m, float out[5]);
 /* One Adam step (lr, MODEL.md's betas and eps) with step number t >= 1. */
 int r2u_adam(r2u *m, float lr, int t);
 /* Non-finite values in the parameters or the gradients (synchronises). */
 int r2u_check_finite(r2u *m, size_t *bad_params, size_t *bad_grads);
 
-/* FLOPs of one slice's forward pass at h x w (multiply-adds x 2, convs only). */
+/* FLOPs of one slice's forward pass at h x w (multiply-adds x 2, convs only) of
+ * the paper's network. */
 double r2u_flops(int base, int h, int w);
 
 #endif /* BR_R2U_H */

@@ -16,7 +16,7 @@ struct bnorm {
 };
 
 struct stage {
-	int cin, c, attention;
+	int cin, c, attention, se;
 	struct bnorm bn1, bn2;
 	int conv1_w, conv1_b, conv2_w, conv2_b, proj_w, proj_b, gate_w, gate_b;
 	int fc1_w, fc1_b, fc2_w, fc2_b;
@@ -32,13 +32,16 @@ struct stage {
 
 struct up {
 	int w, b, cin, cout;
+	int gate_w, gate_b; /* the gate on the skip (pre-res-gated-skip), else -1 */
 	br_tensor u, cat, du, dcat;
+	br_tensor g, skip, dskip, dg, dgr; /* gated skip: map, gated skip, gradients */
 	struct stage st;
 };
 
 struct r2u {
 	br_ctx *ctx;
 	int base;
+	r2u_variant var;
 	char err[512];
 	char where[32];
 	r2u_param p[R2U_MAXPARAM];
@@ -48,6 +51,7 @@ struct r2u {
 	struct stage enc[4];
 	struct up dec[3]; /* dec3, dec2, dec1 */
 	int head_w[R2U_NHEAD], head_b[R2U_NHEAD];
+	int side_w[2], side_b[2]; /* single-task deep supervision: whole tumour on d2, d3 */
 	/* activations of the planned batch */
 	void *arena, *arena_keep;
 	size_t arena_bytes, persist_used, slot_bytes[32], slot_off[32];
@@ -56,6 +60,7 @@ struct r2u {
 	float *stage; /* host staging of the four heads' outputs */
 	br_tensor x, pool[3], dpool[3];
 	br_tensor logit[R2U_NHEAD], low[R2U_NHEAD], dlogit[R2U_NHEAD], dlow[R2U_NHEAD];
+	br_tensor side[2], side_low[2], dside[2], dside_low[2];
 	int fwd_training;
 	float lambda;
 };

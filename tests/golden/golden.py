@@ -4,7 +4,9 @@ Writes into DIR: weights.safetensors (initial weights, float32), input.f32,
 labels.u8, expected.safetensors (outputs, loss, gradients after one
 backward, parameters after STEPS Adam steps, inference outputs after them).
 
-Usage: golden.py DIR BASE N H W SEED STEPS LR
+Usage: golden.py DIR BASE N H W SEED STEPS LR [BLOCK SUPERVISION SE]
+(the variant of doc/MODEL.md's "Ablations"; default apr multi 1, the paper's
+network; the weights file records it in its metadata as r2u-train does)
 """
 import os
 import sys
@@ -18,9 +20,11 @@ import r2u_ref  # noqa: E402
 import st  # noqa: E402
 
 d, b, n, h, w, seed, steps, lr = sys.argv[1], *map(int, sys.argv[2:7]), int(sys.argv[7]), float(sys.argv[8])
+block, sup, se = (sys.argv[9], sys.argv[10], sys.argv[11] == "1") if len(sys.argv) > 9 else ("apr", "multi", True)
+variant = dict(block=block, supervision=sup, se=se)
 torch.manual_seed(seed)
 rng = np.random.default_rng(seed)
-net = r2u_ref.R2UMTDS(b, p=0.0)
+net = r2u_ref.R2UMTDS(b, p=0.0, **variant)
 # non-trivial BatchNorm parameters and running statistics
 with torch.no_grad():
     for name, p in net.named_parameters():
@@ -33,7 +37,10 @@ with torch.no_grad():
         elif name.endswith("running_var"):
             bt.copy_(torch.from_numpy(rng.uniform(0.8, 1.2, bt.shape)))
 sd = {k: v.detach().numpy().astype(np.float32) for k, v in net.state_dict().items() if "num_batches" not in k}
-st.save(os.path.join(d, "weights.safetensors"), sd, {"arch": "r2u-mtds", "version": "1", "base": str(b)})
+meta = {"arch": "r2u-mtds", "version": "1", "base": str(b)}
+if len(sys.argv) > 9:
+    meta.update(block=block, supervision=sup, se="1" if se else "0")
+st.save(os.path.join(d, "weights.safetensors"), sd, meta)
 
 x = rng.uniform(0, 1, (n, 4, h, w)).astype(np.float32)
 # labels: blobs with every class present
@@ -53,7 +60,7 @@ lab.tofile(os.path.join(d, "labels.u8"))
 def run(dtype):
     """The reference run in dtype: outputs, loss, gradients, weights after
     the Adam steps, inference outputs before and after."""
-    net = r2u_ref.R2UMTDS(b, p=0.0).to(dtype)
+    net = r2u_ref.R2UMTDS(b, p=0.0, **variant).to(dtype)
     net.load_state_dict({k: torch.from_numpy(v).to(dtype) for k, v in sd.items()}, strict=False)
     xt = torch.from_numpy(x).to(dtype)
     lt = torch.from_numpy(lab.astype(np.int64))
@@ -67,7 +74,7 @@ def run(dtype):
     for s in range(steps):
         opt.zero_grad()
         outs = net(xt)
-        loss, parts = r2u_ref.total_loss(outs, lt, 1.0)
+        loss, parts = r2u_ref.total_loss(outs, lt, 1.0, net.aux)
         loss.backward()
         if s == 0:
             for k, o in zip(["wt", "ncr", "ed", "et"], outs):
@@ -97,4 +104,4 @@ for k in list(exp):
     floor = (1e-2 * gs if k.startswith("grad.") else 1e-3) * np.sqrt(e.size)
     exp["err32." + k] = np.array([np.linalg.norm(a - e) / max(np.linalg.norm(e), floor)])
 st.save(os.path.join(d, "expected.safetensors"), exp)
-print("golden: base %d, %d x %d x %d, %d steps, loss %.6f" % (b, n, h, w, steps, exp["loss"][0]))
+print("golden: base %d, %s, %d x %d x %d, %d steps, loss %.6f" % (b, variant, n, h, w, steps, exp["loss"][0]))

@@ -2,6 +2,9 @@
 
 Used as the reference by the golden tests and the CPU/GPU benchmarks.
 Tensor names match the checkpoint table exactly (PyTorch state_dict order).
+The ablations of doc/MODEL.md ("Ablations") are arguments of R2UMTDS:
+block "apr" | "pre-res" | "pre-res-gated-skip", supervision "multi" |
+"single" | "none", se True | False; the defaults are the paper's network.
 """
 import torch
 import torch.nn as nn
@@ -52,39 +55,60 @@ class SE(nn.Module):
 
 
 class Stage(nn.Module):
-    def __init__(self, cin, cout, attention, p=0.2):
+    def __init__(self, cin, cout, attention, p=0.2, se=True):
         super().__init__()
         self.block = APR(cin, cout) if attention else PreActUnit(cin, cout)
-        self.se = SE(cout, p)
+        self.se = SE(cout, p) if se else None
 
     def forward(self, x):
-        return self.se(self.block(x))
+        y = self.block(x)
+        return self.se(y) if self.se is not None else y
 
 
 class Up(nn.Module):
-    def __init__(self, cin, cout, p=0.2):
+    def __init__(self, cin, cout, p=0.2, se=True, skip_gate=False):
         super().__init__()
         self.up = nn.ConvTranspose2d(cin, cout, 2, stride=2)
-        self.stage = Stage(2 * cout, cout, attention=False, p=p)
+        # pre-res-gated-skip: the APR gate moved onto the skip connection
+        self.gate = nn.Conv2d(cout, 1, 1) if skip_gate else None
+        self.stage = Stage(2 * cout, cout, attention=False, p=p, se=se)
 
     def forward(self, x, skip):
+        if self.gate is not None:
+            skip = skip * torch.sigmoid(self.gate(F.relu(skip)))
         return self.stage(torch.cat([self.up(x), skip], dim=1))
 
 
+BLOCKS = ("apr", "pre-res", "pre-res-gated-skip")
+SUPERVISION = ("multi", "single", "none")
+
+
+def up(x, s):
+    return F.interpolate(x, scale_factor=s, mode="bilinear", align_corners=False)
+
+
 class R2UMTDS(nn.Module):
-    def __init__(self, b=32, p=0.2):
+    def __init__(self, b=32, p=0.2, block="apr", supervision="multi", se=True):
         super().__init__()
-        self.enc1 = Stage(4, b, True, p)
-        self.enc2 = Stage(b, 2 * b, True, p)
-        self.enc3 = Stage(2 * b, 4 * b, True, p)
-        self.enc4 = Stage(4 * b, 8 * b, True, p)
-        self.dec3 = Up(8 * b, 4 * b, p)
-        self.dec2 = Up(4 * b, 2 * b, p)
-        self.dec1 = Up(2 * b, b, p)
+        assert block in BLOCKS and supervision in SUPERVISION
+        self.supervision = supervision
+        att, gated = block == "apr", block == "pre-res-gated-skip"
+        self.enc1 = Stage(4, b, att, p, se)
+        self.enc2 = Stage(b, 2 * b, att, p, se)
+        self.enc3 = Stage(2 * b, 4 * b, att, p, se)
+        self.enc4 = Stage(4 * b, 8 * b, att, p, se)
+        self.dec3 = Up(8 * b, 4 * b, p, se, gated)
+        self.dec2 = Up(4 * b, 2 * b, p, se, gated)
+        self.dec1 = Up(2 * b, b, p, se, gated)
+        multi = supervision == "multi"
         self.head_wt = nn.Conv2d(b, 1, 1)
-        self.head_ed = nn.Conv2d(4 * b, 1, 1)
-        self.head_ncr = nn.Conv2d(2 * b, 1, 1)
+        self.head_ed = nn.Conv2d(4 * b if multi else b, 1, 1)
+        self.head_ncr = nn.Conv2d(2 * b if multi else b, 1, 1)
         self.head_et = nn.Conv2d(b, 1, 1)
+        if supervision == "single":
+            self.head_wt2 = nn.Conv2d(2 * b, 1, 1)
+            self.head_wt3 = nn.Conv2d(4 * b, 1, 1)
+        self.aux = ()  # the side outputs of the last forward pass (single)
 
     def forward(self, x):
         e1 = self.enc1(x)
@@ -96,8 +120,13 @@ class R2UMTDS(nn.Module):
         d1 = self.dec1(d2, e1)
         wt = self.head_wt(d1)
         et = self.head_et(d1)
-        ncr = F.interpolate(self.head_ncr(d2), scale_factor=2, mode="bilinear", align_corners=False)
-        ed = F.interpolate(self.head_ed(d3), scale_factor=4, mode="bilinear", align_corners=False)
+        if self.supervision == "multi":
+            ncr = up(self.head_ncr(d2), 2)
+            ed = up(self.head_ed(d3), 4)
+        else:
+            ncr = self.head_ncr(d1)
+            ed = self.head_ed(d1)
+        self.aux = (up(self.head_wt2(d2), 2), up(self.head_wt3(d3), 4)) if self.supervision == "single" else ()
         return wt, ncr, ed, et
 
 
@@ -119,14 +148,18 @@ def targets(label):
     }
 
 
-def total_loss(outs, label, lam=1.0):
+def total_loss(outs, label, lam=1.0, aux=()):
+    """aux: whole-tumour side outputs (single-task deep supervision), each
+    weighted lam like the sub-region heads."""
     wt, ncr, ed, et = outs
     t = targets(label)
     lw = head_loss(wt, t["wt"])
     le = head_loss(ed, t["ed"])
     ln = head_loss(ncr, t["ncr"])
     lt = head_loss(et, t["et"])
-    return lw + lam * (le + ln + lt), (lw, le, ln, lt)
+    if not aux:
+        return lw + lam * (le + ln + lt), (lw, le, ln, lt)
+    return lw + lam * (le + ln + lt + sum(head_loss(a, t["wt"]) for a in aux)), (lw, le, ln, lt)
 
 
 def n_params(m):

@@ -1,7 +1,8 @@
 /*
  * test_golden - the network against golden data from PyTorch (golden.py):
  * forward outputs, loss, every parameter gradient, the weights and running
- * statistics after several Adam steps, and the inference outputs after them.
+ * statistics after several Adam steps, and the inference outputs after them,
+ * for the network variant recorded in DIR/weights.safetensors.
  *
  * usage: test_golden DIR N H W STEPS LR [DEVICE [PRECISION]]
  * Prints TAP lines; exits 1 on any failure.
@@ -154,6 +155,7 @@ int main(int argc, char **argv)
 	char path[4096], err[512], nm[160];
 	br_ctx *ctx;
 	r2u *m;
+	r2u_variant var;
 	br_st *e;
 	float *x, *out, *buf;
 	uint8_t *lab;
@@ -184,11 +186,14 @@ int main(int argc, char **argv)
 	}
 	printf("# device %s\n", br_ctx_describe(ctx));
 	snprintf(path, sizeof path, "%s/weights.safetensors", dir);
-	if (r2u_peek_base(path, &base, err, sizeof err) < 0) {
+	/* the network of the variant the golden data was made for */
+	if (r2u_peek(path, &base, &var, err, sizeof err) < 0) {
 		fprintf(stderr, "test_golden: %s: %s\n", path, err);
 		return 1;
 	}
-	m = r2u_new(ctx, base, 1, err, sizeof err);
+	r2u_variant_describe(&var, nm, sizeof nm);
+	printf("# width %d, %s\n", base, nm);
+	m = r2u_new_variant(ctx, base, &var, 1, err, sizeof err);
 	if (m == NULL || r2u_load(m, path, NULL) < 0) {
 		fprintf(stderr, "test_golden: %s: %s\n", path, m ? r2u_error(m) : err);
 		return 1;
