@@ -20,7 +20,17 @@ ARCH      ?= -march=x86-64-v2 -mtune=generic
 OPT       ?= -O2
 CFLAGS    ?= $(OPT) -g
 WARN      := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-CPPFLAGS  += -Ilibcommon -Ikernels -Ikernels/model -I/usr/include/nifti -D_FILE_OFFSET_BITS=64
+CPPFLAGS  += -I/usr/include/nifti -D_FILE_OFFSET_BITS=64
+# The floors, each with its own include path (doc/HACKING.md): libcommon sees
+# only itself; the kernel library its public header, its internals and
+# libcommon; the model (kernels/model) the public kernel header and
+# libcommon; tools, tests and benchmarks the public headers of all three,
+# never a backend's internal header.
+INC_COMMON  := -Ilibcommon
+INC_KERNELS := -Ikernels/include
+INC_MODEL   := -Ikernels/model
+INC_TOP     := $(INC_COMMON) $(INC_KERNELS) $(INC_MODEL)
+floor_inc = $(if $(filter libcommon/%,$1),$(INC_COMMON),$(if $(filter kernels/model/%,$1),$(INC_TOP),$(if $(filter kernels/%,$1),$(INC_COMMON) $(INC_KERNELS) -Ikernels $(CPPFLAGS_CUDA),$(INC_TOP))))
 ALL_CFLAGS = -std=c11 $(ARCH) $(WARN) -fopenmp $(CFLAGS)
 
 TOOLS = brats-crop brats-uncrop brats-norm brats-flip brats-phantom cc-filter brats-metrics \
@@ -68,18 +78,21 @@ endif
 
 # ---- sources -----------------------------------------------------------------
 COMMON_SRC  := $(sort $(wildcard libcommon/*.c))
-KERNEL_SRC  := kernels/dispatch.c $(sort $(wildcard kernels/cpu/*.c)) $(sort $(wildcard kernels/model/*.c))
+KERNEL_SRC  := kernels/dispatch.c $(sort $(wildcard kernels/cpu/*.c))
+MODEL_SRC   := $(sort $(wildcard kernels/model/*.c))
 CUDA_SRC    := $(sort $(wildcard kernels/cuda/*.cu))
 COMMON_OBJ  := $(COMMON_SRC:%.c=$(BUILDDIR)/%.o)
 KERNEL_OBJ  := $(KERNEL_SRC:%.c=$(BUILDDIR)/%.o)
+MODEL_OBJ   := $(MODEL_SRC:%.c=$(BUILDDIR)/%.o)
 ifeq ($(WITH_CUDA),1)
   KERNEL_OBJ += $(CUDA_SRC:%.cu=$(BUILDDIR)/%.o)
 endif
-HEADERS := $(wildcard libcommon/*.h kernels/*.h kernels/cpu/*.h kernels/model/*.h)
+HEADERS := $(wildcard libcommon/*.h kernels/include/*.h kernels/*.h kernels/cpu/*.h kernels/model/*.h)
 CUDA_HEADERS := $(wildcard kernels/cuda/*.cuh)
 
 LIBCOMMON  := $(BUILDDIR)/libcommon.a
 LIBKERNELS := $(BUILDDIR)/libkernels.a
+LIBMODEL   := $(BUILDDIR)/libmodel.a
 TOOL_BINS  := $(addprefix $(BINDIR)/,$(TOOLS))
 
 .PHONY: all tools check demo bench bench-gpu install clean deps config test-programs
@@ -99,11 +112,11 @@ tools: $(TOOL_BINS)
 
 $(BUILDDIR)/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(if $(filter kernels/%,$<),$(CPPFLAGS_CUDA)) $(ALL_CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(call floor_inc,$<) $(ALL_CFLAGS) -c -o $@ $<
 
 $(BUILDDIR)/%.o: %.cu $(HEADERS) $(CUDA_HEADERS)
 	@mkdir -p $(dir $@)
-	$(NVCC) $(CPPFLAGS) $(CPPFLAGS_CUDA) $(NVCCFLAGS) -c -o $@ $<
+	$(NVCC) $(CPPFLAGS) $(call floor_inc,$<) $(NVCCFLAGS) -c -o $@ $<
 
 $(LIBCOMMON): $(COMMON_OBJ)
 	@rm -f $@
@@ -113,13 +126,17 @@ $(LIBKERNELS): $(KERNEL_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
+$(LIBMODEL): $(MODEL_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
 $(BUILDDIR)/tools/%.o: tools/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(INC_TOP) $(ALL_CFLAGS) -c -o $@ $<
 
-$(addprefix $(BINDIR)/,$(NET_TOOLS)): $(BINDIR)/%: $(BUILDDIR)/tools/%.o $(LIBKERNELS) $(LIBCOMMON)
+$(addprefix $(BINDIR)/,$(NET_TOOLS)): $(BINDIR)/%: $(BUILDDIR)/tools/%.o $(LIBMODEL) $(LIBKERNELS) $(LIBCOMMON)
 	@mkdir -p $(BINDIR)
-	$(CC) -fopenmp -o $@ $< $(LIBKERNELS) $(LIBCOMMON) $(LIBS_CUDA) $(LIBS_BLAS) $(LIBS_IO) $(LDFLAGS_EXTRA) $(LDFLAGS)
+	$(CC) -fopenmp -o $@ $< $(LIBMODEL) $(LIBKERNELS) $(LIBCOMMON) $(LIBS_CUDA) $(LIBS_BLAS) $(LIBS_IO) $(LDFLAGS_EXTRA) $(LDFLAGS)
 
 $(BINDIR)/%: $(BUILDDIR)/tools/%.o $(LIBCOMMON)
 	@mkdir -p $(BINDIR)
@@ -132,13 +149,13 @@ BENCH_C_SRC := $(sort $(wildcard bench/*.c))
 BENCH_BINS := $(patsubst bench/%.c,$(BUILDDIR)/bench/%,$(BENCH_C_SRC))
 test-programs: $(TEST_BINS) $(BENCH_BINS)
 
-$(BUILDDIR)/tests/%: tests/%.c $(LIBKERNELS) $(LIBCOMMON) $(HEADERS)
+$(BUILDDIR)/tests/%: tests/%.c $(LIBMODEL) $(LIBKERNELS) $(LIBCOMMON) $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CPPFLAGS_CUDA) $(ALL_CFLAGS) -Itests -o $@ $< $(LIBKERNELS) $(LIBCOMMON) $(LIBS_CUDA) $(LIBS_BLAS) $(LIBS_IO) $(LDFLAGS_EXTRA) $(LDFLAGS)
+	$(CC) $(CPPFLAGS) $(INC_TOP) $(ALL_CFLAGS) -Itests -o $@ $< $(LIBMODEL) $(LIBKERNELS) $(LIBCOMMON) $(LIBS_CUDA) $(LIBS_BLAS) $(LIBS_IO) $(LDFLAGS_EXTRA) $(LDFLAGS)
 
-$(BUILDDIR)/bench/%: bench/%.c $(LIBKERNELS) $(LIBCOMMON) $(HEADERS)
+$(BUILDDIR)/bench/%: bench/%.c $(LIBMODEL) $(LIBKERNELS) $(LIBCOMMON) $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CPPFLAGS_CUDA) $(ALL_CFLAGS) -o $@ $< $(LIBKERNELS) $(LIBCOMMON) $(LIBS_CUDA) $(LIBS_BLAS) $(LIBS_IO) $(LDFLAGS_EXTRA) $(LDFLAGS)
+	$(CC) $(CPPFLAGS) $(INC_TOP) $(ALL_CFLAGS) -o $@ $< $(LIBMODEL) $(LIBKERNELS) $(LIBCOMMON) $(LIBS_CUDA) $(LIBS_BLAS) $(LIBS_IO) $(LDFLAGS_EXTRA) $(LDFLAGS)
 
 # ---- dependencies, tests, demo, benchmarks ---------------------------------------
 deps:
@@ -168,3 +185,8 @@ install: tools
 
 clean:
 	rm -rf $(BUILDDIR) $(BINDIR)
+
+# make -s print-VAR: the value of a variable (the tests read the floors' include paths)
+print-%:
+	@echo '$($*)'
+

@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../backend.h"
+#include "backend.h"
 
 #ifdef _OPENMP
 #include <omp.h>

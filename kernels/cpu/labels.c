@@ -1,7 +1,7 @@
 /* labels.c - the label map assembled from the four head probabilities. */
 #include "cpu.h"
 
-#include "../brats_labels.h"
+#include "brats_labels.h"
 
 /* labels: (n) uint8  probs: (4, n) planar float32: wt, ncr, ed, et */
 int cpu_labels_assemble(br_ctx *ctx, uint8_t *labels, const float *probs, size_t n, int wt_only)

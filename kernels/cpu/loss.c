@@ -3,7 +3,7 @@
 
 #include "cpu.h"
 
-#include "../brats_labels.h"
+#include "brats_labels.h"
 
 #define CHUNK 4096
 
