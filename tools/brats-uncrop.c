@@ -29,7 +29,7 @@ struct uncrop_job {
 	int labels2023;
 };
 
-/* A label map in the BraTS 2021-2023 convention: enhancing tumour 4 -> 3. */
+/* A label map in the BraTS 2023 convention (BraTS-GLI data): enhancing tumour 4 -> 3. */
 static int relabel_2023(br_vol *v)
 {
 	uint8_t *p = v->data;

@@ -2,6 +2,8 @@
 # pipelines/brats2020.mk end to end on phantoms laid out like BraTS 2020,
 # with the real data's quirks; -j4 gives the same files as -j1.
 . "$TOP/tests/lib.sh"
+# the pipelines run as a user runs them, not as sub-makes of make check -j
+unset MAKEFLAGS MFLAGS MAKELEVEL
 D=$TMPDIR/data
 brats-phantom -q -n 7 --size small --seed 4 -o "$D/train" &&
 	brats-phantom -q -n 2 --size small --seed 5 --no-seg -o "$D/valid" || { t_notok "phantoms"; finish; }

@@ -5,6 +5,8 @@
 # is missing; bad input.  The models train for one step and are calibrated
 # (tests/pipeline/calibrate.py) so that their maps are not empty.
 . "$TOP/tests/lib.sh"
+# the pipelines run as a user runs them, not as sub-makes of make check -j
+unset MAKEFLAGS MFLAGS MAKELEVEL
 D=$TMPDIR/data
 PM="make -s -f $TOP/pipelines/predict.mk BIN=$BINDIR THREADS=1"
 brats-phantom -q -n 2 --size small --seed 5 --no-seg -o "$D/new20" &&

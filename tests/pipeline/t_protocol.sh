@@ -7,6 +7,8 @@
 # two steps: tests/pipeline/calibrate.py shifts their head biases where a
 # segmentation must not be empty.
 . "$TOP/tests/lib.sh"
+# the pipelines run as a user runs them, not as sub-makes of make check -j
+unset MAKEFLAGS MFLAGS MAKELEVEL
 D=$TMPDIR/data
 MK="make -s -f $TOP/pipelines/brats2020.mk"
 ARGS="BIN=$BINDIR WIDTH=8 BATCH=8 EPOCHS=1 THREADS=1 TRAIN_ARGS=--steps=2"
