@@ -12,6 +12,10 @@ TOP=$(cd "$(dirname "$0")/.." && pwd)
 : "${BINDIR:=$TOP/bin}" "${BUILDDIR:=$TOP/build}"
 PYTHON=${PYTHON:-/usr/bin/python3}
 export BINDIR BUILDDIR PYTHON TOP
+# a make started by a test is not part of the make that runs the tests: under
+# `make -jN check` it would inherit a jobserver it cannot reach and say so on
+# stderr, which the one-line error checks would count against the tool
+unset MAKEFLAGS MFLAGS MAKELEVEL
 base=${TMPDIR:-/tmp}
 pass=0 fail=0 failed_scripts=""
 log=$(mktemp "$base/brats-r2u-tests.XXXXXX") || { echo "tests/run.sh: cannot create files in $base"; echo "0 passed, 1 failed"; exit 1; }
