@@ -1595,7 +1595,7 @@ int main(int argc, char **argv)
 	template_t tp;
 	br_vol *vols[5];
 	int16_t *img[NMOD];
-	double t0;
+	double t0, t_all;
 
 	br_tool_init("brats-phantom", usage);
 	while ((opt = getopt_long(argc, argv, BR_COMMON_SHORT "n:o:", longopts, NULL)) != -1) {
@@ -1661,6 +1661,7 @@ int main(int argc, char **argv)
 	}
 	for (mod = 0; mod < NMOD; mod++)
 		img[mod] = vols[mod]->data;
+	t_all = br_now();
 	for (c = 0; c < n; c++) {
 		long num = first + c;
 		char name[64];
@@ -1669,7 +1670,8 @@ int main(int argc, char **argv)
 
 		t0 = br_now();
 		case_name(name, sizeof name, &L, num);
-		br_progress("%s (%ld/%ld)", name, c + 1, n);
+		if (c == 0)
+			br_progress("%s (%ld/%ld)", name, c + 1, n);
 		if (case_make(&cs, &tp, (uint64_t)seed, num, tmin, tmax) < 0)
 			br_die(name, "%s", br_error());
 		case_render(&cs, &tp, z0, nz, img, vols[4]->data, L.y2023 ? 3 : 4);
@@ -1681,11 +1683,15 @@ int main(int argc, char **argv)
 			size_t i, nv = br_vol_nvox(vols[4]);
 			for (i = 0; i < nv; i++)
 				wt += s[i] != 0;
-			br_progress_end();
 			br_msg(2, "%s: %d tumour%s, whole tumour %.1f cm3, %.2f s", name, cs.ntum,
 			       cs.ntum == 1 ? "" : "s", wt / 1000, br_now() - t0);
 		}
 		case_free(&cs);
+		if (n > 1) {
+			char left[32];
+			br_fmt_duration(left, sizeof left, (br_now() - t_all) / (double)(c + 1) * (double)(n - c - 1));
+			br_progress_unit("%s (%ld/%ld) %.1f s, %s left", name, c + 1, n, br_now() - t0, left);
+		}
 	}
 	br_progress_end();
 	for (mod = 0; mod < 5; mod++)
