@@ -50,7 +50,7 @@ static const char usage[] =
 	"  --tumours A[-B]   between A and B tumours per case, 0 <= A <= B <= 3 (default 1-3)\n"
 	"  --no-seg          no label map (validation cases: BraTS20_Validation_NNN in brats2020)\n"
 	"  -j N              threads (default: all cores); the output does not depend on it\n"
-	"  -q, -v            quieter, more verbose (-v: one line per case)\n"
+	"  -q, -v            quieter (no progress), more verbose (-v: each case's tumours)\n"
 	"  -h                this help\n"
 	"Environment: BR_PHANTOM_TEMPLATE, the brain template (default\n"
 	"/usr/share/mricron/templates/ch2bet.nii.gz); a procedural brain when it cannot be read.\n";
