@@ -35,6 +35,31 @@ static int labels_year = 0; /* 0: from the file names */
 /* more of the brain than this outside the box: a warning and a note */
 #define OUTSIDE_WARN 0.005
 
+/* out[i] = 1 where voxel i of v (one channel) is nonzero, else 0 */
+static void nonzero_mask(uint8_t *out, const br_vol *v)
+{
+	size_t i, n = br_vol_nvox(v);
+
+#define NONZERO(T)                                  \
+	do {                                        \
+		const T *p = v->data;               \
+		for (i = 0; i < n; i++)             \
+			out[i] = p[i] != 0;         \
+	} while (0)
+	switch (v->dtype) {
+	case BR_U8: NONZERO(uint8_t); break;
+	case BR_I16: NONZERO(int16_t); break;
+	case BR_U16: NONZERO(uint16_t); break;
+	case BR_I32: NONZERO(int32_t); break;
+	case BR_F32: NONZERO(float); break;
+	case BR_F64: NONZERO(double); break;
+	default:
+		for (i = 0; i < n; i++)
+			out[i] = br_vol_get(v, i) != 0;
+	}
+#undef NONZERO
+}
+
 /* The fraction of brain voxels (nonzero in any modality) outside box. */
 static double outside_fraction(const br_vol *brain, br_box box, size_t *n_out, size_t *n_brain)
 {
@@ -189,17 +214,13 @@ int main(int argc, char **argv)
 				errs[m] = strdup("has several channels, expected one volume");
 			} else if (br_vol_check_finite(v) < 0) {
 				errs[m] = strdup(br_error());
-			} else if (!brain_centre && !seg) {
+			} else if ((nz[m] = malloc(br_vol_nvox(v))) == NULL) {
+				errs[m] = strdup("out of memory");
+			} else {
+				nonzero_mask(nz[m], v);
 				/* every grid is the same (checked below), so is every box */
-				size_t i, n = br_vol_nvox(v);
-				crops[m] = br_crop(v, br_box_centred(v, w, h, NULL), BR_F32);
-				if (crops[m] == NULL)
+				if (!brain_centre && !seg && (crops[m] = br_crop(v, br_box_centred(v, w, h, NULL), BR_F32)) == NULL)
 					errs[m] = strdup(br_error());
-				else if ((nz[m] = malloc(n)) == NULL)
-					errs[m] = strdup("out of memory");
-				else
-					for (i = 0; i < n; i++)
-						nz[m][i] = br_vol_get(v, i) != 0;
 			}
 			if (!brain_centre && !seg) {
 				/* keep only the header for the grid check */
@@ -227,7 +248,7 @@ int main(int argc, char **argv)
 			uint8_t *a = any->data;
 			for (m = 0; m < 4; m++) {
 				for (i = 0; i < n; i++)
-					a[i] |= nz[m] != NULL ? nz[m][i] : br_vol_get(vols[m], i) != 0;
+					a[i] |= nz[m][i];
 				free(nz[m]);
 			}
 		}
@@ -268,14 +289,15 @@ int main(int argc, char **argv)
 		br_meta_del(o, BR_KEY_CHANNELS);
 	}
 	br_meta_set(o, BR_KEY_CASE, id);
-	if (outside > OUTSIDE_WARN) {
+	if (outside > OUTSIDE_WARN)
+		br_meta_setf(o, BR_KEY_OUTSIDE, "%.6g", outside);
+	if (br_vol_write(out, o, br_opt.force) < 0)
+		br_die(out, "%s", br_error());
+	/* after the record is out: a failed write says only why it failed */
+	if (outside > OUTSIDE_WARN)
 		br_warn(where, "%.2f%% of the brain (%zu of %zu voxels) is outside the %lldx%lld crop box%s", 100 * outside,
 			n_out, n_brain, (long long)box.nx, (long long)box.ny,
 			brain_centre ? "; a larger --size keeps it" : "; --center brain centres the box on the brain");
-		br_meta_setf(o, BR_KEY_OUTSIDE, "%.6g", outside);
-	}
-	if (br_vol_write(out, o, br_opt.force) < 0)
-		br_die(out, "%s", br_error());
 	br_vol_free(o);
 	br_vol_free(segv);
 	br_case_free(&cs);

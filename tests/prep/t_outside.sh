@@ -90,4 +90,5 @@ t.ok(seg.meta.get("crop") == b.meta.get("crop") and ("brats_outside_box" in seg.
 t.close()
 PY
 ok $? "the crop warning against NumPy"
+fails "a failed write: its error alone, no warning" 1 "^brats-crop: $D/nodir/x.nrrd: " brats-crop -o "$D/nodir/x.nrrd" "$D/s24/$C"
 finish
