@@ -72,8 +72,8 @@ printf '../c3.nrrd ../c3.seg.nrrd\n' >sub/val.txt
 check "the same run from another directory, the same files as operands: accepted" sh -c "cd sub &&
 	$T --epochs 2 --seed 5 --val val.txt --resume ../part.st -o ../same.st ../c0.nrrd ../c0.seg.nrrd ../c1.nrrd ../c1.seg.nrrd ../c2.nrrd ../c2.seg.nrrd"
 cp part.st force.st
-r2u-train -j 2 --width 8 --batch 8 --epochs 3 --seed 5 --val val.txt --resume force.st -o force.st -f -l train.txt 2>force.err
-ok $? "-f resumes a run with another --epochs"
+r2u-train -j 2 --width 8 --batch 8 --epochs 3 --seed 5 --val val.txt --resume force.st -o force.st --force -l train.txt 2>force.err
+ok $? "--force (-f) resumes a run with another --epochs"
 if [ "$(grep -c warning force.err)" -eq 1 ] && grep -Eq "^r2u-train: force.st: warning: resuming although the run differs \(-f\): --epochs 3 \(checkpoint: --epochs 2\)$" force.err; then
 	t_ok "-f: one warning naming the difference"
 else
