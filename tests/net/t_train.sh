@@ -95,6 +95,10 @@ ok $? "-f: the run continued to the new --epochs and records it; the case list h
 check "deterministic run 1" $T --epochs 1 --deterministic --no-flip --dropout 0 -o det1.st $PAIRS
 check "deterministic run 2" $T --epochs 1 --deterministic --no-flip --dropout 0 -o det2.st $PAIRS
 if cmp -s det1.st det2.st; then t_ok "--deterministic runs are identical"; else t_notok "--deterministic runs differ"; fi
+mkdir -p moved/data && cp c0.nrrd c0.seg.nrrd c1.nrrd c1.seg.nrrd c2.nrrd c2.seg.nrrd moved/data/
+check "the same run on the same files in another folder" sh -c "cd moved && $T --epochs 1 --deterministic --no-flip --dropout 0 -o det.st \
+	data/c0.nrrd data/c0.seg.nrrd data/c1.nrrd data/c1.seg.nrrd data/c2.nrrd data/c2.seg.nrrd"
+if cmp -s det1.st moved/det.st; then t_ok "the checkpoint does not depend on where the data lie"; else t_notok "moved data: another checkpoint"; fi
 check "--init from a checkpoint" $T --epochs 1 --steps 2 --init det1.st -o init.st $PAIRS
 check "--keep-empty 0.5 and --checkpoint-every 2" $T --epochs 1 --keep-empty 0.5 --checkpoint-every 2 -o ke.st $PAIRS
 
