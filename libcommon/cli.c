@@ -1,5 +1,5 @@
 /*
- * cli.c - messages, common options, progress and signal clean-up.
+ * cli.c - messages, common options and signal clean-up.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -72,6 +72,7 @@ void br_die(const char *path, const char *fmt, ...)
 {
 	va_list ap;
 
+	br_progress_end();
 	fprintf(stderr, "%s: ", br_opt.prog);
 	if (path != NULL)
 		fprintf(stderr, "%s: ", strcmp(path, "-") == 0 ? "stdin" : path);
@@ -113,6 +114,7 @@ void br_msg(int level, const char *fmt, ...)
 
 	if (br_opt.verbose < level)
 		return;
+	br_progress_end();
 	fprintf(stderr, "%s: ", br_opt.prog);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
@@ -126,6 +128,7 @@ void br_warn(const char *path, const char *fmt, ...)
 
 	if (br_opt.verbose < 1)
 		return;
+	br_progress_end();
 	fprintf(stderr, "%s: ", br_opt.prog);
 	if (path != NULL)
 		fprintf(stderr, "%s: ", strcmp(path, "-") == 0 ? "stdin" : path);
@@ -142,37 +145,6 @@ double br_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static double progress_last;
-static int progress_shown;
-
-void br_progress(const char *fmt, ...)
-{
-	va_list ap;
-	double t;
-
-	if (br_opt.verbose < 1 || !isatty(2))
-		return;
-	t = br_now();
-	if (progress_shown && t - progress_last < 0.25)
-		return;
-	progress_last = t;
-	progress_shown = 1;
-	fprintf(stderr, "\r%s: ", br_opt.prog);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, "\033[K");
-	fflush(stderr);
-}
-
-void br_progress_end(void)
-{
-	if (progress_shown) {
-		fputc('\n', stderr);
-		progress_shown = 0;
-	}
 }
 
 int br_parse_choice(const char *arg, const char *opt, const char *const *choices)

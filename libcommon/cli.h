@@ -1,6 +1,6 @@
 /*
  * cli.h - what every tool shares: messages, errors, the common options
- * (-h -q -v -d -j -f), progress lines, and clean-up of temporary files.
+ * (-h -q -v -d -j -f), and clean-up of temporary files.
  *
  * Tools print "tool: path: reason" to stderr and exit 1 on bad input, 2 on
  * bad usage.  stdout carries data only.
@@ -10,6 +10,8 @@
 
 #include <getopt.h>
 #include <stdarg.h>
+
+#include "progress.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -72,14 +74,7 @@ void br_warn(const char *path, const char *fmt, ...)
 #endif
 	;
 
-/* Progress: one '\r' line on stderr, at most a few times a second, only when
- * stderr is a terminal and not -q.  br_progress_end finishes the line. */
-void br_progress(const char *fmt, ...)
-#if defined(__GNUC__)
-	__attribute__((format(printf, 1, 2)))
-#endif
-	;
-void br_progress_end(void);
+/* Progress lines of long work: progress.h. */
 
 /* The loop of every record filter.  Each record of each input ("-" is
  * stdin; no inputs: stdin) goes to fn, which owns it and returns the record

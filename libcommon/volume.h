@@ -57,6 +57,7 @@ typedef struct br_vol {
 #define BR_KEY_SRC_SIZES "source_sizes"  /* "240 240 155" */
 #define BR_KEY_SRC_AFFINE "source_affine" /* 12 numbers, rows of the 3x4 affine */
 #define BR_KEY_NORM "normalisation"      /* how brats-norm scaled the record */
+#define BR_KEY_OUTSIDE "brats_outside_box" /* fraction of the brain left outside the crop box */
 #define BR_KEY_QFORM_CODE "nifti_qform_code"
 #define BR_KEY_SFORM_CODE "nifti_sform_code"
 

@@ -17,7 +17,8 @@ static const char usage[] =
 	"usage: brats-crop [-hqvf] [-j N] [-o OUT] [--seg] [--size WxH] [--center grid|brain]\n"
 	"                  [--labels 2020|2023] CASE_DIR | T1 T1CE T2 FLAIR [SEG]\n"
 	"Crop a BraTS case to one float32 record of sizes W H Z 4 (t1, t1ce, t2, flair),\n"
-	"or with --seg to its uint8 label map (0, 1, 2, 4).\n"
+	"or with --seg to its uint8 label map (0, 1, 2, 4).  A warning (and the record's\n"
+	"brats_outside_box) tells when more than 0.5% of the brain falls outside the box.\n"
 	"  -o OUT            output file (.nrrd, .nii, .nii.gz); default stdout (NRRD)\n"
 	"  --seg             write the label map instead of the images\n"
 	"  --size WxH        crop box size in x and y (default 144x176)\n"
@@ -31,6 +32,55 @@ static const char usage[] =
 enum { OPT_SEG = 256, OPT_SIZE, OPT_CENTER, OPT_LABELS };
 
 static int labels_year = 0; /* 0: from the file names */
+
+/* more of the brain than this outside the box: a warning and a note */
+#define OUTSIDE_WARN 0.005
+
+/* out[i] = 1 where voxel i of v (one channel) is nonzero, else 0 */
+static void nonzero_mask(uint8_t *out, const br_vol *v)
+{
+	size_t i, n = br_vol_nvox(v);
+
+#define NONZERO(T)                                  \
+	do {                                        \
+		const T *p = v->data;               \
+		for (i = 0; i < n; i++)             \
+			out[i] = p[i] != 0;         \
+	} while (0)
+	switch (v->dtype) {
+	case BR_U8: NONZERO(uint8_t); break;
+	case BR_I16: NONZERO(int16_t); break;
+	case BR_U16: NONZERO(uint16_t); break;
+	case BR_I32: NONZERO(int32_t); break;
+	case BR_F32: NONZERO(float); break;
+	case BR_F64: NONZERO(double); break;
+	default:
+		for (i = 0; i < n; i++)
+			out[i] = br_vol_get(v, i) != 0;
+	}
+#undef NONZERO
+}
+
+/* The fraction of brain voxels (nonzero in any modality) outside box. */
+static double outside_fraction(const br_vol *brain, br_box box, size_t *n_out, size_t *n_brain)
+{
+	const uint8_t *b = brain->data;
+	int64_t x, y, z, nx = brain->dim[0], ny = brain->dim[1], nz = brain->dim[2];
+	size_t in = 0, all = 0;
+
+	for (z = 0; z < nz; z++)
+		for (y = 0; y < ny; y++)
+			for (x = 0; x < nx; x++) {
+				if (!b[((size_t)z * (size_t)ny + (size_t)y) * (size_t)nx + (size_t)x])
+					continue;
+				all++;
+				in += x >= box.x0 && x < box.x0 + box.nx && y >= box.y0 && y < box.y0 + box.ny &&
+				      z >= box.z0 && z < box.z0 + box.nz;
+			}
+	*n_out = all - in;
+	*n_brain = all;
+	return all > 0 ? (double)(all - in) / (double)all : 0.0;
+}
 
 /* Read, check and convert one modality or label file. */
 static br_vol *load(const char *path, int seg, int y2023)
@@ -78,6 +128,9 @@ int main(int argc, char **argv)
 	br_vol *vols[4] = {0}, *segv = NULL, *o = NULL;
 	br_box box;
 	char id[256];
+	const char *where;
+	double outside = -1;
+	size_t n_out = 0, n_brain = 0;
 
 	br_tool_init("brats-crop", usage);
 	while ((c = getopt_long(argc, argv, BR_COMMON_SHORT "o:", longopts, NULL)) != -1) {
@@ -142,9 +195,12 @@ int main(int argc, char **argv)
 		segv = load(paths[BR_SEG], 1, y2023);
 		box = br_box_centred(segv, w, h, NULL);
 	}
+	where = argc == 1 ? argv[0] : paths[0];
 	if (!seg || brain_centre) {
 		char *errs[4] = {0};
 		br_vol *crops[4] = {0};
+		uint8_t *nz[4] = {0}; /* nonzero voxels of each modality */
+		br_vol *any;
 		int nthr = br_opt.threads > 0 ? br_opt.threads : 4;
 
 #pragma omp parallel for num_threads(nthr) schedule(dynamic, 1)
@@ -158,10 +214,12 @@ int main(int argc, char **argv)
 				errs[m] = strdup("has several channels, expected one volume");
 			} else if (br_vol_check_finite(v) < 0) {
 				errs[m] = strdup(br_error());
-			} else if (!brain_centre && !seg) {
+			} else if ((nz[m] = malloc(br_vol_nvox(v))) == NULL) {
+				errs[m] = strdup("out of memory");
+			} else {
+				nonzero_mask(nz[m], v);
 				/* every grid is the same (checked below), so is every box */
-				crops[m] = br_crop(v, br_box_centred(v, w, h, NULL), BR_F32);
-				if (crops[m] == NULL)
+				if (!brain_centre && !seg && (crops[m] = br_crop(v, br_box_centred(v, w, h, NULL), BR_F32)) == NULL)
 					errs[m] = strdup(br_error());
 			}
 			if (!brain_centre && !seg) {
@@ -181,18 +239,26 @@ int main(int argc, char **argv)
 				       paths[0]);
 		if (segv != NULL && !br_vol_same_grid(segv, vols[0]))
 			br_die(paths[BR_SEG], "grid or affine differs from the images'");
-		if (brain_centre) {
-			/* the brain's bounding box over the four modalities */
-			br_vol *any = br_vol_like(vols[0], BR_U8, 1);
-			size_t i, n = br_vol_nvox(vols[0]);
-			if (any == NULL)
-				br_die(NULL, "%s", br_error());
-			for (m = 0; m < 4; m++)
+		/* the brain: nonzero in any of the four modalities */
+		any = br_vol_new(BR_U8, vols[0]->dim[0], vols[0]->dim[1], vols[0]->dim[2], 1);
+		if (any == NULL)
+			br_die(NULL, "%s", br_error());
+		{
+			size_t i, n = br_vol_nvox(any);
+			uint8_t *a = any->data;
+			for (m = 0; m < 4; m++) {
 				for (i = 0; i < n; i++)
-					if (br_vol_get(vols[m], i) != 0)
-						((uint8_t *)any->data)[i] = 1;
-			box = br_box_centred(any, w, h, any);
-			br_vol_free(any);
+					a[i] |= nz[m][i];
+				free(nz[m]);
+			}
+		}
+		if (brain_centre)
+			box = br_box_centred(any, w, h, any); /* centred on the brain's bounding box */
+		else
+			box = br_box_centred(any, w, h, NULL);
+		outside = outside_fraction(any, box, &n_out, &n_brain);
+		br_vol_free(any);
+		if (brain_centre) {
 			if (!seg)
 				for (m = 0; m < 4; m++)
 					if ((crops[m] = br_crop(vols[m], box, BR_F32)) == NULL)
@@ -223,8 +289,15 @@ int main(int argc, char **argv)
 		br_meta_del(o, BR_KEY_CHANNELS);
 	}
 	br_meta_set(o, BR_KEY_CASE, id);
+	if (outside > OUTSIDE_WARN)
+		br_meta_setf(o, BR_KEY_OUTSIDE, "%.6g", outside);
 	if (br_vol_write(out, o, br_opt.force) < 0)
 		br_die(br_out_name(out), "%s", br_error());
+	/* after the record is out: a failed write says only why it failed */
+	if (outside > OUTSIDE_WARN)
+		br_warn(where, "%.2f%% of the brain (%zu of %zu voxels) is outside the %lldx%lld crop box%s", 100 * outside,
+			n_out, n_brain, (long long)box.nx, (long long)box.ny,
+			brain_centre ? "; a larger --size keeps it" : "; --center brain centres the box on the brain");
 	br_vol_free(o);
 	br_vol_free(segv);
 	br_case_free(&cs);

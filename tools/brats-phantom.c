@@ -38,7 +38,7 @@ static const char usage[] =
 	"  --tumours A[-B]   between A and B tumours per case, 0 <= A <= B <= 3 (default 1-3)\n"
 	"  --no-seg          no label map (validation cases: BraTS20_Validation_NNN in brats2020)\n"
 	"  -j N              threads (default: all cores); the output does not depend on it\n"
-	"  -q, -v            quieter, more verbose (-v: one line per case)\n"
+	"  -q, -v            quieter (no progress), more verbose (-v: each case's tumours)\n"
 	"  -h                this help\n"
 	"Environment: BR_PHANTOM_TEMPLATE, the brain template (default\n"
 	"/usr/share/mricron/templates/ch2bet.nii.gz); a procedural brain when it cannot be read.\n";
@@ -191,6 +191,7 @@ int main(int argc, char **argv)
 	struct layout L = {0, 0, 0};
 	br_phantom_template *tp;
 	br_phantom_params par;
+	double t_all;
 
 	br_tool_init("brats-phantom", usage);
 	while ((opt = getopt_long(argc, argv, BR_COMMON_SHORT "n:o:", longopts, NULL)) != -1) {
@@ -253,6 +254,7 @@ int main(int argc, char **argv)
 		par.nz = SMALL_NZ;
 	}
 	par.et_label = L.y2023 ? 3 : 4;
+	t_all = br_now();
 	for (c = 0; c < n; c++) {
 		char name[64];
 		br_phantom_case *cs;
@@ -262,7 +264,8 @@ int main(int argc, char **argv)
 		par.number = first + c;
 		case_name(name, sizeof name, &L, par.number);
 		par.name = name;
-		br_progress("%s (%ld/%ld)", name, c + 1, n);
+		if (c == 0)
+			br_progress("%s (%ld/%ld)", name, c + 1, n);
 		cs = br_phantom_case_make(tp, &par);
 		if (cs == NULL)
 			br_die(name, "%s", br_error());
@@ -278,11 +281,15 @@ int main(int argc, char **argv)
 			size_t i, nv = br_vol_nvox(cs->seg), wt = 0;
 			for (i = 0; i < nv; i++)
 				wt += s[i] != 0;
-			br_progress_end();
 			br_msg(2, "%s: %d tumour%s, whole tumour %.1f cm3, %.2f s", name, cs->ntumours,
 			       cs->ntumours == 1 ? "" : "s", wt / 1000.0, br_now() - t0);
 		}
 		br_phantom_case_free(cs);
+		if (n > 1) {
+			char left[32];
+			br_fmt_duration(left, sizeof left, (br_now() - t_all) / (double)(c + 1) * (double)(n - c - 1));
+			br_progress_unit("%s (%ld/%ld) %.1f s, %s left", name, c + 1, n, br_now() - t0, left);
+		}
 	}
 	br_progress_end();
 	br_phantom_template_free(tp);

@@ -14,7 +14,8 @@
 
 static const char usage[] =
 	"usage: r2u-infer [-hqvf] [-d cpu|cuda[:N]] [-j N] -m MODEL [-m MODEL ...] [-o OUT]\n"
-	"                 [--prob] [--wt-only] [--tta] [--batch N] [--precision fp32|tf32|bf16] [IN ...]\n"
+	"                 [--prob] [--wt-only] [--tta] [--batch N] [--precision fp32|tf32|bf16] [--no-check]\n"
+	"                 [IN ...]\n"
 	"Segment normalised 4-channel records (brats-crop | brats-norm) slice by slice.\n"
 	"  -m MODEL         a checkpoint (.safetensors); several are averaged (ensemble)\n"
 	"  -o OUT           output file (.nrrd, .nii, .nii.gz); default stdout (NRRD)\n"
@@ -23,21 +24,46 @@ static const char usage[] =
 	"  --tta            also run the left-right flipped input and average\n"
 	"  --batch N        slices per forward pass (default 16 on the CPU, 155 on a GPU)\n"
 	"  --precision P    GPU arithmetic: fp32, tf32 (default where supported) or bf16\n"
+	"  --no-check       accept records that brats-norm did not write (no metadata, values outside [0, 1])\n"
 	"  -d DEVICE        cpu, cuda or cuda:N (default: cuda when a GPU is present)\n"
 	"  -j N             CPU threads (default: all cores)\n"
 	"  -f               write binary data to a terminal\n"
-	"  -q, -v           quieter, more verbose\n"
+	"  -q, -v           quieter (no line per record), more verbose\n"
 	"  -h               this help\n";
 
-enum { OPT_PROB = 256, OPT_WT, OPT_TTA, OPT_BATCH, OPT_PREC };
+enum { OPT_PROB = 256, OPT_WT, OPT_TTA, OPT_BATCH, OPT_PREC, OPT_NOCHECK };
 
 #define MAX_MODELS 16
 
 struct infer_job {
 	r2u **models;
-	int nm, prob, wt_only, tta, batch;
+	int nm, prob, wt_only, tta, batch, no_check;
 	long nslices;
+	double t0;
 };
+
+/* The network was trained on brats-norm's output: a record without its
+ * metadata, or with values outside [0, 1], gives a wrong segmentation. */
+static int check_normalised(const br_vol *v)
+{
+	const float *d = v->data;
+	size_t i, nv = br_vol_nvox(v), n = nv * (size_t)v->dim[3];
+
+	if (br_meta_get(v, BR_KEY_NORM) == NULL) {
+		br_set_error("not normalised (no brats-norm metadata): run brats-norm first, or --no-check");
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		if (!(d[i] >= 0.0f && d[i] <= 1.0f)) {
+			size_t j = i % nv;
+			br_set_error("voxel (%zu,%zu,%zu) channel %zu is %g, outside [0, 1]: run brats-norm first, or "
+				     "--no-check",
+				     j % (size_t)v->dim[0], j / (size_t)v->dim[0] % (size_t)v->dim[1],
+				     j / ((size_t)v->dim[0] * (size_t)v->dim[1]), i / nv, (double)d[i]);
+			return -1;
+		}
+	return 0;
+}
 
 static br_vol *infer_record(br_vol *v, const char *path, int index, void *arg)
 {
@@ -62,6 +88,8 @@ static br_vol *infer_record(br_vol *v, const char *path, int index, void *arg)
 	}
 	if (br_vol_check_finite(v) < 0)
 		goto fail;
+	if (!j->no_check && check_normalised(v) < 0)
+		goto fail;
 	o = br_vol_like(v, BR_F32, 4);
 	if (o == NULL)
 		goto fail;
@@ -84,8 +112,10 @@ static br_vol *infer_record(br_vol *v, const char *path, int index, void *arg)
 		br_meta_del(o, BR_KEY_CHANNELS);
 	}
 	br_meta_del(o, BR_KEY_NORM);
-	br_msg(2, "%s: record %d (%s): %lld slices", path, index,
-	       br_meta_get(v, BR_KEY_CASE) ? br_meta_get(v, BR_KEY_CASE) : "-", (long long)v->dim[2]);
+	br_progress_unit("%s record %d (%s): %lld slices, %.1f s", strcmp(path, "-") == 0 ? "stdin" : path, index,
+			 br_meta_get(v, BR_KEY_CASE) ? br_meta_get(v, BR_KEY_CASE) : "-", (long long)v->dim[2],
+			 br_now() - j->t0);
+	j->t0 = br_now();
 	br_vol_free(v);
 	return o;
 fail:
@@ -104,10 +134,11 @@ int main(int argc, char **argv)
 		{"tta", no_argument, 0, OPT_TTA},
 		{"batch", required_argument, 0, OPT_BATCH},
 		{"precision", required_argument, 0, OPT_PREC},
+		{"no-check", no_argument, 0, OPT_NOCHECK},
 		{0, 0, 0, 0},
 	};
 	const char *out = "-", *mpath[MAX_MODELS];
-	int c, nm = 0, prob = 0, wt_only = 0, tta = 0, batch = 0, prec = BR_PREC_DEFAULT, k;
+	int c, nm = 0, prob = 0, wt_only = 0, tta = 0, batch = 0, prec = BR_PREC_DEFAULT, no_check = 0, k;
 	r2u *models[MAX_MODELS];
 	br_ctx *ctx;
 	char err[512], notice[640];
@@ -142,6 +173,9 @@ int main(int argc, char **argv)
 		case OPT_PREC:
 			br_parse_choice(optarg, "--precision", (const char *const[]){"fp32", "tf32", "bf16", NULL});
 			prec = br_precision_from_name(optarg);
+			break;
+		case OPT_NOCHECK:
+			no_check = 1;
 			break;
 		default:
 			br_bad_option(argv);
@@ -180,8 +214,10 @@ int main(int argc, char **argv)
 	job.wt_only = wt_only;
 	job.tta = tta;
 	job.batch = batch;
-	t0 = br_now();
+	job.no_check = no_check;
+	t0 = job.t0 = br_now();
 	br_filter_records(out, argv + optind, argc - optind, infer_record, &job);
+	br_progress_end();
 	br_msg(2, "%ld slices in %.2f s (%.1f slices/s)", job.nslices, br_now() - t0, job.nslices / (br_now() - t0));
 	for (k = 0; k < nm; k++)
 		r2u_free(models[k]);

@@ -18,13 +18,14 @@
 #include "predict.h"
 #include "r2u.h"
 #include "rng.h"
+#include "safetensors.h"
 #include "volume.h"
 
 static const char usage[] =
 	"usage: r2u-train [-hqvf] [-d cpu|cuda[:N]] [-j N] -o MODEL [--epochs N] [--batch N] [--lr X]\n"
 	"                 [--lambda X] [--flip | --no-flip] [--seed S] [--width B] [--val LIST] [--init FILE]\n"
 	"                 [--resume FILE] [--checkpoint-every N] [--keep-empty F] [--dropout P] [--steps N]\n"
-	"                 [--deterministic] [--log FILE] [--precision fp32|tf32|bf16]\n"
+	"                 [--deterministic] [--log FILE] [--best FILE] [--precision fp32|tf32|bf16]\n"
 	"                 [--block apr|pre-res|pre-res-gated-skip] [--supervision multi|single|none] [--no-se]\n"
 	"                 -l LIST | IMAGE LABEL [IMAGE LABEL ...]\n"
 	"Train R2U-MTDS on axial slices of normalised images and their label maps.\n"
@@ -39,7 +40,8 @@ static const char usage[] =
 	"  --width B            base width (default 32; a multiple of 8)\n"
 	"  --val LIST           'IMAGE LABEL' lines of held-out cases: whole-tumour Dice per epoch\n"
 	"  --init FILE          start from these weights\n"
-	"  --resume FILE        continue a run from its checkpoint (weights, Adam, position, generator)\n"
+	"  --resume FILE        continue a run from its checkpoint (weights, Adam, position, generator);\n"
+	"                       refused when the settings or the case list differ from the checkpoint's\n"
 	"  --checkpoint-every N write MODEL every N steps too (and always at epoch ends)\n"
 	"  --keep-empty F       fraction of tumour-free slices used per epoch (default 1)\n"
 	"  --dropout P          dropout of the SE blocks (default 0.2)\n"
@@ -47,6 +49,7 @@ static const char usage[] =
 	"  --deterministic      slices in file order (cases as given, z ascending), no shuffling\n"
 	"  --log FILE           a TSV row per step: epoch step lr loss loss_wt loss_ed loss_ncr loss_et\n"
 	"                       slices_per_s val_dice\n"
+	"  --best FILE          keep the weights of the epoch with the best validation Dice (needs --val)\n"
 	"  --precision P        GPU arithmetic: fp32, tf32 (default where supported) or bf16\n"
 	"The paper's ablations (the network is recorded in MODEL; --init and --resume take the file's):\n"
 	"  --block B            encoder blocks: apr (default), pre-res (no attention gate) or\n"
@@ -57,12 +60,14 @@ static const char usage[] =
 	"  --no-se              no squeeze-and-excitation blocks (and so no dropout) (Table 4)\n"
 	"  -d DEVICE            cpu, cuda or cuda:N (default: cuda when a GPU is present)\n"
 	"  -j N                 CPU threads (default: all cores)\n"
-	"  -q, -v               quieter, more verbose\n"
+	"  -f                   resume even when the settings or the case list differ\n"
+	"  -q, -v               quieter (no progress), more verbose\n"
 	"  -h                   this help\n";
 
 enum {
 	OPT_EPOCHS = 256, OPT_BATCH, OPT_LR, OPT_LAMBDA, OPT_FLIP, OPT_NOFLIP, OPT_SEED, OPT_WIDTH, OPT_VAL, OPT_INIT,
-	OPT_RESUME, OPT_CKPT, OPT_KEEP, OPT_DROPOUT, OPT_STEPS, OPT_DET, OPT_LOG, OPT_PREC, OPT_BLOCK, OPT_SUP, OPT_NOSE
+	OPT_RESUME, OPT_CKPT, OPT_KEEP, OPT_DROPOUT, OPT_STEPS, OPT_DET, OPT_LOG, OPT_PREC, OPT_BLOCK, OPT_SUP, OPT_NOSE,
+	OPT_BEST
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -152,14 +157,173 @@ static uint64_t step_seed(uint64_t seed, int64_t step)
 	return (uint64_t)(r2u_hash_uniform(seed, 0xD12, (uint64_t)step, 0) * 9007199254740992.0);
 }
 
-static void fmt_eta(char *buf, size_t n, double s)
+/* ---- the settings of a run: written into every checkpoint, compared on --resume ---- */
+
+enum { SET_VALUE, SET_BOOL, SET_COUNT, SET_HASH };
+
+struct setting {
+	const char *key;  /* metadata key */
+	const char *opt;  /* the option (SET_BOOL: when on) */
+	const char *off;  /* SET_BOOL: the command line when off */
+	int kind;
+	int in_model;     /* written by r2u_save itself (the width, as "base") */
+	char val[64];
+	char alt[64];     /* also the same value (numbers as older checkpoints wrote them) */
+};
+
+#define MAX_SETTINGS 24
+static struct setting settings[MAX_SETTINGS];
+static int nsettings;
+
+static struct setting *setting_add(const char *key, const char *opt, int kind)
 {
-	if (!(s >= 0) || s > 1e7)
-		snprintf(buf, n, "--");
-	else if (s >= 3600)
-		snprintf(buf, n, "%dh%02dm", (int)(s / 3600), (int)(s / 60) % 60);
+	struct setting *t = &settings[nsettings++];
+
+	t->key = key;
+	t->opt = opt;
+	t->kind = kind;
+	return t;
+}
+
+static struct setting *setting_long(const char *key, const char *opt, long v)
+{
+	struct setting *t = setting_add(key, opt, SET_VALUE);
+
+	snprintf(t->val, sizeof t->val, "%ld", v);
+	return t;
+}
+
+/* the shortest decimal that reads back as v */
+static void setting_num(const char *key, const char *opt, double v)
+{
+	struct setting *t = setting_add(key, opt, SET_VALUE);
+	int prec;
+
+	for (prec = 1; prec <= 17; prec++) {
+		snprintf(t->val, sizeof t->val, "%.*g", prec, v);
+		if (strtod(t->val, NULL) == v)
+			break;
+	}
+	snprintf(t->alt, sizeof t->alt, "%g", v);
+}
+
+static void setting_bool(const char *key, const char *on, const char *off, int v)
+{
+	struct setting *t = setting_add(key, on, SET_BOOL);
+
+	t->off = off;
+	snprintf(t->val, sizeof t->val, "%d", v != 0);
+}
+
+/* How the command line (or the case list) says value v of setting t. */
+static void setting_say(char *buf, size_t n, const struct setting *t, const char *v)
+{
+	if (t->kind == SET_BOOL && (strcmp(v, "0") == 0 || strcmp(v, "1") == 0))
+		snprintf(buf, n, "%s", strcmp(v, "1") == 0 ? t->opt : t->off);
+	else if (t->kind == SET_COUNT)
+		snprintf(buf, n, "%s %s", v, t->opt);
 	else
-		snprintf(buf, n, "%dm%02ds", (int)(s / 60), (int)s % 60);
+		snprintf(buf, n, "%s %s", t->opt, v);
+}
+
+/* What differs between the run's settings and those recorded in checkpoint
+ * ck, as one line ("" when nothing does).  A setting the checkpoint does not
+ * record (an older checkpoint) is named in missing. */
+static void settings_diff(const br_st *ck, char *diff, size_t n, char *missing, size_t nm)
+{
+	size_t len = 0, mlen = 0;
+	char a[400], b[160];
+	int i;
+
+	diff[0] = missing[0] = '\0';
+	for (i = 0; i < nsettings; i++) {
+		const struct setting *t = &settings[i];
+		const char *c = br_st_meta(ck, t->key);
+		if (c == NULL) {
+			if (mlen < nm)
+				mlen += (size_t)snprintf(missing + mlen, nm - mlen, "%s%s", mlen ? ", " : "", t->key);
+			continue;
+		}
+		if (strcmp(c, t->val) == 0 || (t->alt[0] && strcmp(c, t->alt) == 0))
+			continue;
+		if (t->kind == SET_HASH) {
+			snprintf(a, sizeof a, "%s (hash %s, the checkpoint's %.20s)", t->opt, t->val, c);
+		} else {
+			setting_say(a, sizeof a, t, t->val);
+			setting_say(b, sizeof b, t, c);
+			snprintf(a + strlen(a), sizeof a - strlen(a), " (checkpoint: %s)", b);
+		}
+		if (len < n)
+			len += (size_t)snprintf(diff + len, n - len, "%s%s", len ? ", " : "", a);
+	}
+}
+
+/* FNV-1a over the file names (without their folders) of the image/label
+ * pairs, in order: the case list, wherever the data and the run are, so
+ * that the checkpoint of a run does not depend on where it ran. */
+static uint64_t case_list_hash(const struct pairs *p)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	int k, j;
+
+	for (k = 0; k < p->n; k++)
+		for (j = 0; j < 2; j++) {
+			const char *path = j ? p->lab[k] : p->img[k], *slash = strrchr(path, '/');
+			const unsigned char *s = (const unsigned char *)(slash != NULL ? slash + 1 : path);
+			do {
+				h ^= *s;
+				h *= 0x100000001b3ull;
+			} while (*s++ != '\0');
+		}
+	return h;
+}
+
+/* --resume: refuse a checkpoint of another run (unless -f); its best epoch. */
+static int64_t check_resume(const char *path)
+{
+	br_st *ck = br_st_read(path);
+	char diff[2048], missing[512];
+	const char *s;
+	int64_t best_epoch = 0;
+
+	if (ck == NULL)
+		br_die(path, "%s", br_error());
+	settings_diff(ck, diff, sizeof diff, missing, sizeof missing);
+	if (diff[0] != '\0') {
+		if (!br_opt.force)
+			br_die(path, "the run differs from the checkpoint's: %s; -f resumes anyway", diff);
+		br_warn(path, "resuming although the run differs (-f): %s", diff);
+	}
+	if (missing[0] != '\0')
+		br_warn(path, "the checkpoint does not record %s: not compared", missing);
+	if ((s = br_st_meta(ck, "best_epoch")) != NULL)
+		best_epoch = strtoll(s, NULL, 10);
+	br_st_free(ck);
+	return best_epoch;
+}
+
+/* The metadata of a checkpoint: the settings, the best epoch so far, and
+ * extra key/value pairs (NULL-terminated); kv has room for 2 * MAX_SETTINGS + 10. */
+static void run_meta(const char **kv, char *best_buf, int64_t best_epoch, const char *const *extra)
+{
+	int i, k = 0;
+
+	for (i = 0; i < nsettings; i++) {
+		if (settings[i].in_model)
+			continue;
+		kv[k++] = settings[i].key;
+		kv[k++] = settings[i].val;
+	}
+	if (best_epoch > 0) {
+		snprintf(best_buf, 32, "%" PRId64, best_epoch);
+		kv[k++] = "best_epoch";
+		kv[k++] = best_buf;
+	}
+	for (i = 0; extra != NULL && extra[i] != NULL && extra[i + 1] != NULL && i < 6; i += 2) {
+		kv[k++] = extra[i];
+		kv[k++] = extra[i + 1];
+	}
+	kv[k] = NULL;
 }
 
 int main(int argc, char **argv)
@@ -187,13 +351,15 @@ int main(int argc, char **argv)
 		{"block", required_argument, 0, OPT_BLOCK},
 		{"supervision", required_argument, 0, OPT_SUP},
 		{"no-se", no_argument, 0, OPT_NOSE},
+		{"best", required_argument, 0, OPT_BEST},
 		{0, 0, 0, 0},
 	};
-	const char *out = NULL, *list = NULL, *vallist = NULL, *init = NULL, *resume = NULL, *logpath = NULL;
+	const char *out = NULL, *list = NULL, *vallist = NULL, *init = NULL, *resume = NULL, *logpath = NULL,
+		   *bestpath = NULL;
 	long epochs = 50, batch = 32, width = 32, ckpt_every = 0, max_steps = 0;
 	double lr = 1e-4, lambda = 1, keep_empty = 1, dropout = 0.2;
 	uint64_t seed = 1;
-	int c, flip = 1, det = 0, prec = BR_PREC_DEFAULT, base, cur = 0, k;
+	int c, flip = 1, det = 0, prec = BR_PREC_DEFAULT, base, cur = 0, k, width_given = 0;
 	int var_given = 0, dropout_given = 0;
 	r2u_variant var, fvar;
 	struct pairs tr = {0}, va = {0};
@@ -202,13 +368,13 @@ int main(int argc, char **argv)
 	r2u_state st;
 	br_ctx *ctx;
 	r2u *m;
-	char err[512], notice[640], eta[32], kvbuf[10][64];
-	const char *kv[24];
+	char err[512], notice[640], eta[32], hashbuf[32], best_buf[32], dice_buf[32], step_buf[32];
+	const char *kv[2 * MAX_SETTINGS + 10];
 	float *xb[2];
 	uint8_t *lb[2];
 	FILE *logf = NULL;
 	size_t n_epoch, pos;
-	int64_t epoch, step0;
+	int64_t epoch, step0, best_epoch = 0;
 	double t_start, steps_total;
 	size_t npix;
 	int h, w;
@@ -228,7 +394,7 @@ int main(int argc, char **argv)
 		case OPT_FLIP: flip = 1; break;
 		case OPT_NOFLIP: flip = 0; break;
 		case OPT_SEED: seed = (uint64_t)br_parse_long(optarg, "--seed", 0, 0x7fffffffL); break;
-		case OPT_WIDTH: width = br_parse_long(optarg, "--width", 8, 512); break;
+		case OPT_WIDTH: width = br_parse_long(optarg, "--width", 8, 512); width_given = 1; break;
 		case OPT_VAL: vallist = optarg; break;
 		case OPT_INIT: init = optarg; break;
 		case OPT_RESUME: resume = optarg; break;
@@ -241,6 +407,7 @@ int main(int argc, char **argv)
 		case OPT_STEPS: max_steps = br_parse_long(optarg, "--steps", 1, 1000000000L); break;
 		case OPT_DET: det = 1; break;
 		case OPT_LOG: logpath = optarg; break;
+		case OPT_BEST: bestpath = optarg; break;
 		case OPT_PREC:
 			br_parse_choice(optarg, "--precision", (const char *const[]){"fp32", "tf32", "bf16", NULL});
 			prec = br_precision_from_name(optarg);
@@ -268,6 +435,10 @@ int main(int argc, char **argv)
 		br_usage_error("--init and --resume exclude each other");
 	if (!var.se && dropout_given && dropout > 0)
 		br_usage_error("--dropout %g: --no-se leaves no SE blocks to drop out of", dropout);
+	if (bestpath != NULL && vallist == NULL)
+		br_usage_error("--best needs --val (the validation Dice chooses the epoch)");
+	if (bestpath != NULL && strcmp(bestpath, out) == 0)
+		br_usage_error("--best FILE must differ from -o MODEL");
 	if (list != NULL) {
 		if (optind != argc)
 			br_usage_error("-l LIST and IMAGE LABEL operands exclude each other");
@@ -281,11 +452,7 @@ int main(int argc, char **argv)
 	if (vallist != NULL)
 		read_list(&va, vallist);
 
-	ctx = br_ctx_open(br_opt.device, br_opt.threads, prec, notice, sizeof notice, err, sizeof err);
-	if (ctx == NULL)
-		br_die(NULL, "%s", err);
-	if (notice[0])
-		br_msg(1, "%s", notice);
+	/* the network: the file's for --init and --resume (options may only repeat it) */
 	base = (int)width;
 	if (init || resume) { /* the file's width and network; options may only repeat them */
 		if (r2u_peek(init ? init : resume, &base, &fvar, err, sizeof err) < 0)
@@ -303,6 +470,29 @@ int main(int argc, char **argv)
 			br_die(init ? init : resume, "the network has no SE blocks: --dropout %g has nothing to act on", dropout);
 		dropout = 0;
 	}
+	/* what makes the run: the schedule, the network and the data */
+	setting_long("epochs", "--epochs", epochs);
+	setting_long("batch_size", "--batch", batch);
+	setting_num("lr", "--lr", lr);
+	setting_num("lambda", "--lambda", lambda);
+	setting_long("seed", "--seed", (long)seed);
+	setting_bool("flip", "--flip", "--no-flip", flip);
+	setting_num("dropout", "--dropout", dropout);
+	setting_num("keep_empty", "--keep-empty", keep_empty);
+	setting_bool("deterministic", "--deterministic", "no --deterministic", det);
+	if (width_given) /* else the checkpoint's width (or --init's) is the run's */
+		setting_long("base", "--width", width)->in_model = 1;
+	snprintf(setting_add("cases", "cases", SET_COUNT)->val, 64, "%d", tr.n);
+	snprintf(hashbuf, sizeof hashbuf, "%016" PRIx64, case_list_hash(&tr));
+	snprintf(setting_add("case_list", "case list", SET_HASH)->val, 64, "%s", hashbuf);
+	if (resume != NULL)
+		best_epoch = check_resume(resume);
+
+	ctx = br_ctx_open(br_opt.device, br_opt.threads, prec, notice, sizeof notice, err, sizeof err);
+	if (ctx == NULL)
+		br_die(NULL, "%s", err);
+	if (notice[0])
+		br_msg(1, "%s", notice);
 	m = r2u_new_variant(ctx, base, &var, seed, err, sizeof err);
 	if (m == NULL)
 		br_die(NULL, "%s", err);
@@ -313,6 +503,9 @@ int main(int argc, char **argv)
 		br_die(init, "%s", r2u_error(m));
 	if (resume != NULL && r2u_load(m, resume, &st) < 0)
 		br_die(resume, "%s", r2u_error(m));
+	if (resume != NULL && bestpath != NULL && st.best >= 0 && access(bestpath, F_OK) != 0)
+		br_warn(bestpath, "not there: written at the next epoch better than the best Dice so far (%.4f)", st.best);
+	run_meta(kv, best_buf, best_epoch, NULL);
 
 	if (r2u_data_load(&data, tr.img, tr.lab, tr.n, err, sizeof err) < 0)
 		br_die(NULL, "%s", err);
@@ -347,27 +540,6 @@ int main(int argc, char **argv)
 		if (fresh)
 			fprintf(logf, "epoch\tstep\tlr\tloss\tloss_wt\tloss_ed\tloss_ncr\tloss_et\tslices_per_s\tval_dice\n");
 	}
-	/* metadata describing the run */
-	snprintf(kvbuf[0], 64, "%ld", epochs);
-	snprintf(kvbuf[1], 64, "%ld", batch);
-	snprintf(kvbuf[2], 64, "%g", lr);
-	snprintf(kvbuf[3], 64, "%g", lambda);
-	snprintf(kvbuf[4], 64, "%" PRIu64, seed);
-	snprintf(kvbuf[5], 64, "%d", flip);
-	snprintf(kvbuf[6], 64, "%g", dropout);
-	snprintf(kvbuf[7], 64, "%g", keep_empty);
-	snprintf(kvbuf[8], 64, "%d", det);
-	snprintf(kvbuf[9], 64, "%d", data.ncases);
-	{
-		static const char *const keys[10] = {"epochs", "batch_size", "lr", "lambda", "seed", "flip", "dropout",
-						     "keep_empty", "deterministic", "cases"};
-		for (k = 0; k < 10; k++) {
-			kv[2 * k] = keys[k];
-			kv[2 * k + 1] = kvbuf[k];
-		}
-		kv[20] = NULL;
-	}
-
 	signal(SIGINT, on_stop);
 	signal(SIGTERM, on_stop);
 	t_start = br_now();
@@ -376,15 +548,17 @@ int main(int argc, char **argv)
 	for (epoch = st.epoch; epoch < epochs; epoch++) {
 		uint64_t rng_epoch[4];
 		float lr_e = (float)(lr * pow(1.0 - (double)epoch / (double)epochs, 0.9));
-		double vd = -1;
+		double vd = -1, ep_loss = 0, ep_time = 0;
+		long ep_steps = 0, ep_slices = 0;
 		int nb;
 		float loss[5];
 
 		memcpy(rng_epoch, st.rng, sizeof rng_epoch); /* kept in checkpoints: the epoch can be replayed */
 		n_epoch = r2u_epoch_order(&data, order, st.rng, det, keep_empty, flip, seed, epoch);
-		if (steps_total == 0)
-			steps_total = (double)(epochs - epoch) * ((n_epoch + batch - 1) / batch);
 		pos = (size_t)st.pos; /* > 0 only when resuming inside this epoch */
+		if (steps_total == 0 && st.step == step0) /* the steps left, for the time left */
+			steps_total = (double)(epochs - epoch - 1) * ((n_epoch + batch - 1) / batch) +
+				      (double)((n_epoch - pos + batch - 1) / batch);
 		st.pos = 0;
 		nb = r2u_batch_len(&data, order + pos, n_epoch - pos, (int)batch);
 		if (nb > 0)
@@ -406,7 +580,6 @@ int main(int argc, char **argv)
 			if (r2u_losses(m, loss) < 0)
 				br_die(NULL, "step %" PRId64 ": %s", st.step + 1, r2u_error(m));
 			if (!isfinite(loss[0]) || r2u_check_finite(m, &bad_p, &bad_g) < 0 || bad_p > 0) {
-				br_progress_end();
 				br_die(NULL, "the loss diverged (%g) at step %" PRId64 " of epoch %" PRId64
 					     "; stopping - %s keeps the last good checkpoint",
 				       (double)loss[0], st.step + 1, epoch + 1, out);
@@ -415,13 +588,28 @@ int main(int argc, char **argv)
 			pos += (size_t)nb;
 			rate = nb / (br_now() - t0);
 			steps_total -= 1;
+			ep_loss += loss[0];
+			ep_steps++;
+			ep_slices += nb;
+			ep_time += br_now() - t0;
 			if (logf != NULL)
 				fprintf(logf, "%" PRId64 "\t%" PRId64 "\t%.6g\t%.6f\t%.6f\t%.6f\t%.6f\t%.6f\t%.1f\t", epoch + 1,
 					st.step, lr_e, loss[0], loss[1], loss[2], loss[3], loss[4], rate);
 			if (pos >= n_epoch && vallist != NULL) {
 				vd = validate(m, &val, (int)batch);
-				if (vd > st.best)
+				if (vd > st.best) {
 					st.best = vd;
+					best_epoch = epoch + 1;
+					if (bestpath != NULL) {
+						/* the weights of this epoch: a checkpoint for r2u-infer (no training state) */
+						const char *extra[] = {"val_dice", dice_buf, "step", step_buf, NULL};
+						snprintf(dice_buf, sizeof dice_buf, "%.17g", vd);
+						snprintf(step_buf, sizeof step_buf, "%" PRId64, st.step);
+						run_meta(kv, best_buf, best_epoch, extra);
+						if (r2u_save(m, bestpath, NULL, kv) < 0)
+							br_die(bestpath, "%s", r2u_error(m));
+					}
+				}
 			}
 			if (logf != NULL) {
 				if (pos >= n_epoch && vd >= 0)
@@ -429,10 +617,19 @@ int main(int argc, char **argv)
 				fputc('\n', logf);
 				fflush(logf);
 			}
-			fmt_eta(eta, sizeof eta,
-				steps_total * (br_now() - t_start) / (double)(st.step - step0 > 0 ? st.step - step0 : 1));
-			br_progress("epoch %" PRId64 "/%ld step %" PRId64 " loss %.4f %.1f slices/s ETA %s", epoch + 1, epochs,
-				    st.step, loss[0], rate, eta);
+			br_fmt_duration(eta, sizeof eta,
+					steps_total * (br_now() - t_start) / (double)(st.step - step0 > 0 ? st.step - step0 : 1));
+			if (pos >= n_epoch) {
+				char vdesc[48] = "";
+				if (vd >= 0)
+					snprintf(vdesc, sizeof vdesc, " val Dice %.4f", vd);
+				br_progress_unit("epoch %" PRId64 "/%ld loss %.4f%s %.1f slices/s, %s left", epoch + 1, epochs,
+						 ep_loss / (double)ep_steps, vdesc, ep_slices / ep_time, eta);
+			} else {
+				br_progress("epoch %" PRId64 "/%ld step %" PRId64 " loss %.4f %.1f slices/s, %s left", epoch + 1,
+					    epochs, st.step, loss[0], rate, eta);
+			}
+			run_meta(kv, best_buf, best_epoch, NULL);
 			cur ^= 1;
 			nb = next_nb;
 			if (stop_signal || (max_steps > 0 && st.step >= max_steps) ||
@@ -450,7 +647,6 @@ int main(int argc, char **argv)
 				if (r2u_save(m, out, &save, kv) < 0)
 					br_die(out, "%s (the previous checkpoint is intact)", r2u_error(m));
 				if (stop_signal) {
-					br_progress_end();
 					br_msg(1, "interrupted at step %" PRId64 ": resumable checkpoint in %s", st.step, out);
 					return 128 + stop_signal;
 				}
@@ -474,6 +670,9 @@ int main(int argc, char **argv)
 	if (st.step == step0 && r2u_save(m, out, &st, kv) < 0)
 		br_die(out, "%s", r2u_error(m));
 	br_msg(2, "%" PRId64 " steps in %.1f s", st.step - step0, br_now() - t_start);
+	if (best_epoch > 0)
+		br_msg(2, "best validation Dice %.4f at epoch %" PRId64 "%s%s", st.best, best_epoch,
+		       bestpath != NULL ? ", weights in " : "", bestpath != NULL ? bestpath : "");
 	if (logf != NULL && fclose(logf) != 0)
 		br_die(logpath, "%s", strerror(errno));
 	r2u_data_free(&data);

@@ -85,6 +85,58 @@ ok $? "--tta averages with the flipped input, -m -m averages the models"
 brats-crop -q --size 48x48 raw/c2 | brats-norm -q | r2u-infer -q -m m.st | cc-filter >pipe.nrrd
 ok $? "brats-crop | brats-norm | r2u-infer | cc-filter"
 
+# only brats-norm's output goes in, unless --no-check
+brats-crop -q --size 48x48 raw/c1 >raw.nrrd
+"$PYTHON" - <<'PY'
+import os, sys
+sys.path.insert(0, os.environ["TOP"] + "/tests/pylib")
+import brtest
+r = brtest.read_nrrd("c0.nrrd")
+n = r.data.copy(); n[3, 4, 5, 2] = 1.5
+brtest.write_nrrd("big.nrrd", brtest.Record(n, r.affine, r.meta))
+n = r.data.copy(); n[7, 0, 1, 3] = -0.25
+brtest.write_nrrd("neg.nrrd", brtest.Record(n, r.affine, r.meta))
+brtest.write_nrrd("nometa.nrrd", brtest.Record(r.data, r.affine, {k: v for k, v in r.meta.items() if k != "normalisation"}))
+PY
+NOTNORM="not normalised \(no brats-norm metadata\): run brats-norm first, or --no-check$"
+fails "a record brats-norm did not see" 1 "^r2u-infer: raw.nrrd: record 1: $NOTNORM" r2u-infer -q -m m.st -o raw.lab.nrrd raw.nrrd
+absent raw.lab.nrrd "... and no output file"
+fails "values in [0, 1] but no brats-norm metadata" 1 "^r2u-infer: nometa.nrrd: record 1: $NOTNORM" r2u-infer -q -m m.st nometa.nrrd
+fails "a value above 1" 1 "^r2u-infer: big.nrrd: record 1: voxel \(3,4,5\) channel 2 is 1.5, outside \[0, 1\]: run brats-norm first, or --no-check$" \
+	r2u-infer -q -m m.st big.nrrd
+fails "a value below 0" 1 "^r2u-infer: neg.nrrd: record 1: voxel \(7,0,1\) channel 3 is -0.25, outside \[0, 1\]" r2u-infer -q -m m.st neg.nrrd
+fails "an unnormalised second record of a stream" 1 "^r2u-infer: stdin: record 2: $NOTNORM" \
+	sh -c 'cat c0.nrrd raw.nrrd c2.nrrd | r2u-infer -q -m m.st -o stream.lab.nrrd'
+absent stream.lab.nrrd "... and no partial output"
+check "--no-check segments the unnormalised record" r2u-infer -q -m m.st --no-check -o raw.lab.nrrd raw.nrrd
+check "--no-check: values outside [0, 1] too" r2u-infer -q -m m.st --no-check -o big.lab.nrrd big.nrrd
+r2u-infer -q -m m.st c1.nrrd >c1.lab.nrrd && r2u-infer -q -m m.st --no-check c1.nrrd >c1.nc.nrrd && cmp -s c1.lab.nrrd c1.nc.nrrd
+ok $? "a normalised record: the same segmentation with and without --no-check"
+brats-crop -q --size 48x48 raw/c1 | brats-norm -q --mask nonzero --clip 1 | r2u-infer -q -m m.st >nz.lab.nrrd
+ok $? "brats-norm --mask nonzero --clip 1 output is accepted"
+"$PYTHON" - <<'PY'
+import os, sys
+import numpy as np
+sys.path.insert(0, os.environ["TOP"] + "/tests/pylib")
+import brtest
+raw = brtest.read_nrrd("raw.nrrd")
+a, b = brtest.read_nrrd("raw.lab.nrrd"), brtest.read_nrrd("c1.lab.nrrd")
+ok = raw.data.max() > 1 and "normalisation" not in raw.meta and a.data.shape == b.data.shape
+sys.exit(0 if ok else 1)
+PY
+ok $? "the refused record was unnormalised (values above 1, no metadata); --no-check wrote a label map"
+
+# progress: a line per record without a terminal, none with -q
+cat c0.nrrd c1.nrrd c2.nrrd | r2u-infer -m m.st >stream3.nrrd 2>lines.err
+ok $? "three records, no -q"
+n=$(grep -Ec '^r2u-infer: stdin record [123] \(c[012]\): 24 slices, [0-9.]+ s$' lines.err)
+if [ "$n" -eq 3 ] && [ "$(grep -c 'record' lines.err)" -eq 3 ] && grep -q 'record 1 (c0)' lines.err && grep -q 'record 3 (c2)' lines.err; then
+	t_ok "stderr not a terminal: one line per record"
+else
+	t_notok "lines per record: $(cat lines.err)"
+fi
+r2u-infer -q -m m.st c0.nrrd c1.nrrd >q.nrrd 2>q.err
+if [ $? -eq 0 ] && [ ! -s q.err ]; then t_ok "-q: no progress lines"; else t_notok "-q: $(cat q.err)"; fi
 # bad input
 "$PYTHON" - <<'PY'
 import os, sys

@@ -38,10 +38,67 @@ else
 	t_notok "resumed log differs"
 fi
 
+# --resume refuses another run: each setting that shapes the schedule or the
+# network, and the case list; the checkpoint is left as it was
+cp part.st ref.st
+R="--epochs 2 --seed 5 --val val.txt --resume part.st -o part.st"
+refused() { # what pattern extra-options... (the rest of the run as before)
+	what=$1 pat=$2; shift 2
+	fails "--resume refuses $what" 1 "^r2u-train: part.st: the run differs from the checkpoint's: $pat; -f resumes anyway\$" "$@"
+}
+refused "--epochs" "--epochs 3 \(checkpoint: --epochs 2\)" $T --epochs 3 --seed 5 --val val.txt --resume part.st -o part.st -l train.txt
+refused "--batch" "--batch 4 \(checkpoint: --batch 8\)" $T $R --batch 4 -l train.txt
+refused "--seed" "--seed 6 \(checkpoint: --seed 5\)" $T --epochs 2 --seed 6 --val val.txt --resume part.st -o part.st -l train.txt
+refused "--lr" "--lr 0.0002 \(checkpoint: --lr 0.0001\)" $T $R --lr 2e-4 -l train.txt
+refused "--lambda" "--lambda 0.5 \(checkpoint: --lambda 1\)" $T $R --lambda 0.5 -l train.txt
+refused "--dropout" "--dropout 0.1 \(checkpoint: --dropout 0.2\)" $T $R --dropout 0.1 -l train.txt
+refused "--keep-empty" "--keep-empty 0.5 \(checkpoint: --keep-empty 1\)" $T $R --keep-empty 0.5 -l train.txt
+refused "--no-flip" "--no-flip \(checkpoint: --flip\)" $T $R --no-flip -l train.txt
+refused "--deterministic" "--deterministic \(checkpoint: no --deterministic\)" $T $R --deterministic -l train.txt
+refused "--width" "--width 16 \(checkpoint: --width 8\)" $T $R --width 16 -l train.txt
+refused "a default instead of the run's --epochs" "--epochs 50 \(checkpoint: --epochs 2\)" \
+	r2u-train -q -j 2 --width 8 --batch 8 --seed 5 --val val.txt --resume part.st -o part.st -l train.txt
+refused "a reordered case list" "case list \(hash [0-9a-f]{16}, the checkpoint's [0-9a-f]{16}\)" \
+	$T $R c1.nrrd c1.seg.nrrd c0.nrrd c0.seg.nrrd c2.nrrd c2.seg.nrrd
+refused "another case" "case list \(hash [0-9a-f]{16}, the checkpoint's [0-9a-f]{16}\)" \
+	$T $R c0.nrrd c0.seg.nrrd c1.nrrd c1.seg.nrrd c3.nrrd c3.seg.nrrd
+refused "fewer cases" "2 cases \(checkpoint: 3 cases\), case list \(hash [0-9a-f]{16}, the checkpoint's [0-9a-f]{16}\)" \
+	$T $R c0.nrrd c0.seg.nrrd c1.nrrd c1.seg.nrrd
+refused "several changes, each named" "--epochs 4 \(checkpoint: --epochs 2\), --batch 16 \(checkpoint: --batch 8\), --seed 7 \(checkpoint: --seed 5\)" \
+	r2u-train -q -j 2 --width 8 --batch 16 --epochs 4 --seed 7 --val val.txt --resume part.st -o part.st -l train.txt
+if cmp -s part.st ref.st; then t_ok "a refused --resume leaves the checkpoint alone"; else t_notok "a refused --resume changed the checkpoint"; fi
+mkdir -p sub
+printf '../c3.nrrd ../c3.seg.nrrd\n' >sub/val.txt
+check "the same run from another directory, the same files as operands: accepted" sh -c "cd sub &&
+	$T --epochs 2 --seed 5 --val val.txt --resume ../part.st -o ../same.st ../c0.nrrd ../c0.seg.nrrd ../c1.nrrd ../c1.seg.nrrd ../c2.nrrd ../c2.seg.nrrd"
+cp part.st force.st
+r2u-train -j 2 --width 8 --batch 8 --epochs 3 --seed 5 --val val.txt --resume force.st -o force.st --force -l train.txt 2>force.err
+ok $? "--force (-f) resumes a run with another --epochs"
+if [ "$(grep -c warning force.err)" -eq 1 ] && grep -Eq "^r2u-train: force.st: warning: resuming although the run differs \(-f\): --epochs 3 \(checkpoint: --epochs 2\)$" force.err; then
+	t_ok "-f: one warning naming the difference"
+else
+	t_notok "-f: stderr: $(cat force.err)"
+fi
+"$PYTHON" - <<'PY'
+import os, sys
+sys.path.insert(0, os.environ["TOP"] + "/tests/pylib")
+import st
+_, m = st.load("force.st")
+_, r = st.load("ref.st")
+ok = m["epochs"] == "3" and m["epoch"] == "3" and int(m["step"]) == 27 and r["epoch"] == "2"
+ok = ok and len(r["case_list"]) == 16 and r["case_list"] == m["case_list"] and r["cases"] == "3"
+sys.exit(0 if ok else 1)
+PY
+ok $? "-f: the run continued to the new --epochs and records it; the case list hash in the metadata"
+
 # deterministic mode: a pure function of the inputs
 check "deterministic run 1" $T --epochs 1 --deterministic --no-flip --dropout 0 -o det1.st $PAIRS
 check "deterministic run 2" $T --epochs 1 --deterministic --no-flip --dropout 0 -o det2.st $PAIRS
 if cmp -s det1.st det2.st; then t_ok "--deterministic runs are identical"; else t_notok "--deterministic runs differ"; fi
+mkdir -p moved/data && cp c0.nrrd c0.seg.nrrd c1.nrrd c1.seg.nrrd c2.nrrd c2.seg.nrrd moved/data/
+check "the same run on the same files in another folder" sh -c "cd moved && $T --epochs 1 --deterministic --no-flip --dropout 0 -o det.st \
+	data/c0.nrrd data/c0.seg.nrrd data/c1.nrrd data/c1.seg.nrrd data/c2.nrrd data/c2.seg.nrrd"
+if cmp -s det1.st moved/det.st; then t_ok "the checkpoint does not depend on where the data lie"; else t_notok "moved data: another checkpoint"; fi
 check "--init from a checkpoint" $T --epochs 1 --steps 2 --init det1.st -o init.st $PAIRS
 check "--keep-empty 0.5 and --checkpoint-every 2" $T --epochs 1 --keep-empty 0.5 --checkpoint-every 2 -o ke.st $PAIRS
 

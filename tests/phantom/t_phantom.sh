@@ -15,6 +15,8 @@ start=$(date +%s)
 check "two cases, brats2020 layout" $P -q -j 2 -n 2 --seed 3 -o "$D/a"
 secs=$(( $(date +%s) - start ))
 echo "# two full cases in ${secs}s"
+cp "$TMPDIR/check.err" "$TMPDIR/a.err"
+check "-q: no progress lines" test ! -s "$TMPDIR/a.err"
 check "nothing else in DIR" test "$(ls "$D/a" | tr '\n' ' ')" = "BraTS20_Training_001 BraTS20_Training_002 "
 check "headers, labels, volumes, intensity relations (nibabel)" \
 	$CHECK "$D/a/BraTS20_Training_001" "$D/a/BraTS20_Training_002"
@@ -30,6 +32,16 @@ if cmp -s "$D/a/BraTS20_Training_001/BraTS20_Training_001_flair.nii.gz" \
 	t_notok "two cases differ"
 else
 	t_ok "two cases differ"
+fi
+
+# ---- progress: without a terminal, a line per case when there are several ----
+$P -n 2 --first 5 --size small --tumours 0 -o "$D/pr" 2>"$TMPDIR/pr.err"
+ok $? "two small cases, no -q"
+n=$(grep -Ec '^brats-phantom: BraTS20_Training_00[56] \([12]/2\) [0-9.]+ s, [0-9]+m[0-9]{2}s left$' "$TMPDIR/pr.err")
+if [ "$n" -eq 2 ] && [ "$(grep -vc 'procedural brain' "$TMPDIR/pr.err")" -eq 2 ] && tail -n 1 "$TMPDIR/pr.err" | grep -q '_006 (2/2) .* 0m00s left$'; then
+	t_ok "a line per case on stderr (not a terminal)"
+else
+	t_notok "progress lines: $(cat "$TMPDIR/pr.err")"
 fi
 
 # ---- brats2023 layout: the same case, ET labelled 3 ----
