@@ -133,7 +133,7 @@ static void add_stage(r2u *m, struct stage *s, const char *name, int cin, int co
 	s->fc2_b = add_param(m, pre, ".bias", 0, 1, cout, 0, 0, 0);
 }
 
-static void build_table(r2u *m)
+void r2u_build_table(r2u *m)
 {
 	int b = m->base, i;
 	char name[32];
@@ -247,7 +247,7 @@ r2u *r2u_new(br_ctx *ctx, int base, uint64_t seed, char *err, size_t errlen)
 	m->ctx = ctx;
 	m->base = base;
 	snprintf(m->where, sizeof m->where, "setup");
-	build_table(m);
+	r2u_build_table(m);
 	m->params = br_malloc(ctx, m->ntrain * sizeof(float));
 	m->grads = br_malloc(ctx, m->ntrain * sizeof(float));
 	m->run = br_malloc(ctx, m->nrun * sizeof(float));
