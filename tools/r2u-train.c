@@ -67,46 +67,13 @@ static void on_stop(int sig)
 	stop_signal = sig;
 }
 
-struct pairs {
-	char **img, **lab;
-	int n, cap;
-};
-
-static void pairs_add(struct pairs *p, const char *img, const char *lab)
+/* 'IMAGE LABEL' per line (r2u_list_parse) */
+static void read_list(r2u_list *p, const char *path)
 {
-	if (p->n == p->cap) {
-		p->cap = p->cap ? 2 * p->cap : 64;
-		p->img = realloc(p->img, (size_t)p->cap * sizeof *p->img);
-		p->lab = realloc(p->lab, (size_t)p->cap * sizeof *p->lab);
-		if (p->img == NULL || p->lab == NULL)
-			br_die(NULL, "out of memory");
-	}
-	p->img[p->n] = strdup(img);
-	p->lab[p->n] = strdup(lab);
-	p->n++;
-}
+	char msg[256];
 
-/* 'IMAGE LABEL' per line; blank lines and '#' comments skipped */
-static void read_list(struct pairs *p, const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char line[8192], a[4096], b[4096], extra[8];
-	int lineno = 0, k;
-
-	if (f == NULL)
-		br_die(path, "%s", strerror(errno));
-	while (fgets(line, sizeof line, f) != NULL) {
-		lineno++;
-		if (line[strspn(line, " \t\r\n")] == '\0' || line[strspn(line, " \t")] == '#')
-			continue;
-		k = sscanf(line, "%4095s %4095s %7s", a, b, extra);
-		if (k != 2)
-			br_die(path, "line %d: expected 'IMAGE LABEL'", lineno);
-		pairs_add(p, a, b);
-	}
-	fclose(f);
-	if (p->n == 0)
-		br_die(path, "no image/label pairs");
+	if (r2u_list_read(p, path, msg, sizeof msg) < 0)
+		br_die(path, "%s", msg);
 }
 
 /* whole-tumour Dice averaged over the validation cases */
@@ -182,7 +149,7 @@ int main(int argc, char **argv)
 	double lr = 1e-4, lambda = 1, keep_empty = 1, dropout = 0.2;
 	uint64_t seed = 1;
 	int c, flip = 1, det = 0, prec = BR_PREC_DEFAULT, base, cur = 0, k;
-	struct pairs tr = {0}, va = {0};
+	r2u_list tr = {0}, va = {0};
 	r2u_data data, val;
 	r2u_slice *order;
 	r2u_state st;
@@ -244,7 +211,8 @@ int main(int argc, char **argv)
 		if (optind == argc || (argc - optind) % 2 != 0)
 			br_usage_error("expected IMAGE LABEL pairs (or -l LIST)");
 		for (k = optind; k < argc; k += 2)
-			pairs_add(&tr, argv[k], argv[k + 1]);
+			if (r2u_list_add(&tr, argv[k], argv[k + 1]) < 0)
+				br_die(NULL, "out of memory");
 	}
 	if (vallist != NULL)
 		read_list(&va, vallist);
@@ -432,6 +400,8 @@ int main(int argc, char **argv)
 		br_die(logpath, "%s", strerror(errno));
 	r2u_data_free(&data);
 	r2u_data_free(&val);
+	r2u_list_free(&tr);
+	r2u_list_free(&va);
 	r2u_free(m);
 	for (k = 0; k < 2; k++) {
 		br_host_free(ctx, xb[k]);
