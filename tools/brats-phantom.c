@@ -1479,7 +1479,7 @@ static int make_dirs(const char *path)
 
 	if (p == NULL)
 		return br_set_error("out of memory");
-	for (s = p + 1; rc == 0; s++) {
+	for (s = p + (p[0] != '\0'); rc == 0; s++) { /* an empty path: one mkdir(""), which fails */
 		if (*s != '/' && *s != '\0')
 			continue;
 		{
@@ -1635,7 +1635,7 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc)
 		br_usage_error("unexpected argument '%s'", argv[optind]);
-	if (dir == NULL)
+	if (dir == NULL || dir[0] == '\0')
 		br_usage_error("no output folder (-o DIR)");
 	maxnum = L.y2023 ? 99999 : 999;
 	if (first + n - 1 > maxnum)
