@@ -285,6 +285,19 @@ static struct entry *list_dir(const char *dir, int want_dirs, size_t *count)
 	return v;
 }
 
+static void free_jobs(struct job *jobs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		free(jobs[i].id);
+		free(jobs[i].pred);
+		free(jobs[i].gt);
+		free(jobs[i].err);
+	}
+	free(jobs);
+}
+
 static struct job *find_cases(const char *pdir, const char *gdir, int subset, size_t *njobs)
 {
 	struct entry *pe, *ge;
@@ -525,8 +538,12 @@ int main(int argc, char **argv)
 			br_die(NULL, "%s", one.err);
 		br_msg(2, "%s: scored in %.3f s", one.id, one.secs);
 		text = csv(&one, 1, o.regions, &len);
-		if (br_text_write(out, text, len) < 0)
+		if (br_text_write(out, text, len) < 0) {
+			free(text);
 			br_die(strcmp(out, "-") == 0 ? "stdout" : out, "%s", br_error());
+		}
+		free(text);
+		free(one.id);
 		return 0;
 	}
 
@@ -561,11 +578,14 @@ int main(int argc, char **argv)
 	}
 	if (nscored > 0) {
 		text = csv(jobs, njobs, o.regions, &len);
-		if (br_text_write(out, text, len) < 0)
+		if (br_text_write(out, text, len) < 0) {
+			free(text);
 			br_die(strcmp(out, "-") == 0 ? "stdout" : out, "%s", br_error());
+		}
 		free(text);
 	}
 	if (nerr > 0)
 		br_msg(1, "%zu of %zu cases not scored", nerr, njobs);
+	free_jobs(jobs, njobs);
 	return nerr > 0 ? 1 : 0;
 }
