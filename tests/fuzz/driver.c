@@ -90,7 +90,8 @@ static int run_path(const char *p)
 			n++;
 	}
 	closedir(d);
-	qsort(names, n, sizeof *names, cmp); /* the same order everywhere */
+	if (n > 1)
+		qsort(names, n, sizeof *names, cmp); /* the same order everywhere */
 	for (i = 0; i < n; i++) {
 		snprintf(full, sizeof full, "%s/%s", p, names[i]);
 		if (run_path(full) < 0)

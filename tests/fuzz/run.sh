@@ -33,7 +33,8 @@ for t in "$@"; do
 	kept=$top/tests/fuzz/corpus/$t
 	[ -d "$kept" ] || kept=
 	echo "fuzz_$t: $secs s"
-	"$fz/fuzz_$t" "$work/corpus/$t" $kept "$work/seeds/$t" -max_total_time="$secs" -timeout=30 \
+	[ $t = options ] && leaks=0 || leaks=1
+	ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=$leaks" "$fz/fuzz_$t" "$work/corpus/$t" $kept "$work/seeds/$t" -max_total_time="$secs" -timeout=30 \
 		-rss_limit_mb=2560 -close_fd_mask=3 -print_final_stats=1 \
 		-artifact_prefix="$top/tests/fuzz/crashers/$t/" $extra ${FUZZ_FLAGS:-} >"$work/$t.log" 2>&1
 	rc=$?
@@ -49,7 +50,7 @@ for t in "$@"; do
 		rm -rf "$work/merge.in" "$work/merge.out"
 		mkdir -p "$work/merge.in" "$work/merge.out"
 		find "$work/corpus/$t" ${kept:+"$kept"} -type f -size -"$((maxlen + 1))"c -exec cp {} "$work/merge.in/" \;
-		"$fz/fuzz_$t" -merge=1 -close_fd_mask=3 $extra "$work/merge.out" "$work/merge.in" >"$work/$t.merge.log" 2>&1 &&
+		ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=$leaks" "$fz/fuzz_$t" -merge=1 -close_fd_mask=3 $extra "$work/merge.out" "$work/merge.in" >"$work/$t.merge.log" 2>&1 &&
 			rm -rf "$top/tests/fuzz/corpus/$t" && mkdir -p "$top/tests/fuzz/corpus/$t" &&
 			cp "$work/merge.out"/* "$top/tests/fuzz/corpus/$t/" &&
 			echo "fuzz_$t: kept $(ls "$top/tests/fuzz/corpus/$t" | wc -l) inputs"
