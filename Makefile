@@ -224,10 +224,13 @@ check: deps
 	[ "$$(cat $(BUILDDIR)/check-san.rc)" = 0 ]
 
 # The I/O, preprocessing, post-processing, CLI, fuzz-replay and short network
-# tests again on the SANITIZE=1 build.  Reports go to files (and the status
-# 86), so that no test can mistake one for an expected error message; any
-# report fails the run.  Allocations larger than the system would give return
-# NULL (as glibc's do) rather than being reported: the code must handle NULL.
+# tests again on the SANITIZE=1 build.  A report ends the process with the
+# status 86, which no test takes for an expected error; AddressSanitizer's
+# and LeakSanitizer's reports also go to files, and any file fails the run
+# (gcc's UndefinedBehaviorSanitizer ignores log_path: its reports stay on
+# stderr, with the same status).  Allocations larger than the system would
+# give return NULL (as glibc's do) rather than being reported: the code must
+# handle NULL.
 SAN_BUILDDIR ?= build-san
 SAN_BINDIR   ?= bin-san
 SAN_TESTS    ?= tests/io/ tests/prep/ tests/post/ tests/png/t_slice_png_cli tests/net/t_infer tests/fuzz/
