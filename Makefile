@@ -194,7 +194,7 @@ $(FUZZ_OPTS_DIR)/stubs.o: $(FUZZ_OPTS_DIR)/stubs.c
 
 $(BUILDDIR)/fuzz/fuzz_options: $(BUILDDIR)/fuzz/fuzz_options.o $(FUZZ_OPTS_DIR)/stubs.o $(FUZZ_MAIN) $(LIBKERNELS) $(LIBCOMMON)
 	$(CC) -fopenmp -o $@ $(BUILDDIR)/fuzz/fuzz_options.o $(FUZZ_OPTS_DIR)/stubs.o $(TOOL_OBJS:$(BUILDDIR)/tools/%=$(FUZZ_OPTS_DIR)/%) \
-		$(FUZZ_OPTS_DIR)/cli.o $(FUZZ_MAIN) $(LIBKERNELS) $(LIBCOMMON) $(LIBS_BLAS) $(LIBS_IO) $(LDFLAGS_EXTRA) $(FUZZ_LINK) $(LDFLAGS)
+		$(FUZZ_OPTS_DIR)/cli.o $(FUZZ_MAIN) $(LIBKERNELS) $(LIBCOMMON) $(LIBS_CUDA) $(LIBS_BLAS) $(LIBS_IO) $(LDFLAGS_EXTRA) $(FUZZ_LINK) $(LDFLAGS)
 
 $(BUILDDIR)/fuzz/fuzz_%: $(BUILDDIR)/fuzz/fuzz_%.o $(BUILDDIR)/fuzz/fuzz_util.o $(FUZZ_MAIN) $(LIBKERNELS) $(LIBCOMMON)
 	$(CC) -fopenmp -o $@ $(filter %.o,$^) $(LIBKERNELS) $(LIBCOMMON) $(LIBS_CUDA) $(LIBS_BLAS) $(LIBS_IO) $(LDFLAGS_EXTRA) $(FUZZ_LINK) $(LDFLAGS)
