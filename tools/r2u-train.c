@@ -148,7 +148,7 @@ int main(int argc, char **argv)
 	long epochs = 50, batch = 32, width = 32, ckpt_every = 0, max_steps = 0;
 	double lr = 1e-4, lambda = 1, keep_empty = 1, dropout = 0.2;
 	uint64_t seed = 1;
-	int c, flip = 1, det = 0, prec = BR_PREC_DEFAULT, base, cur = 0, k;
+	int c, flip = 1, det = 0, prec = BR_PREC_DEFAULT, base, cur = 0, k, rc = 0;
 	r2u_list tr = {0}, va = {0};
 	r2u_data data, val;
 	r2u_slice *order;
@@ -374,14 +374,13 @@ int main(int argc, char **argv)
 				if (stop_signal) {
 					br_progress_end();
 					br_msg(1, "interrupted at step %" PRId64 ": resumable checkpoint in %s", st.step, out);
-					return 128 + stop_signal;
+					rc = 128 + stop_signal;
+					goto done;
 				}
 				if (max_steps > 0 && st.step >= max_steps) {
 					br_progress_end();
 					br_msg(2, "stopped after %" PRId64 " steps", st.step);
-					if (logf != NULL)
-						fclose(logf);
-					return 0;
+					goto done;
 				}
 			}
 		}
@@ -398,6 +397,11 @@ int main(int argc, char **argv)
 	br_msg(2, "%" PRId64 " steps in %.1f s", st.step - step0, br_now() - t_start);
 	if (logf != NULL && fclose(logf) != 0)
 		br_die(logpath, "%s", strerror(errno));
+	logf = NULL;
+done:
+	if (logf != NULL)
+		fclose(logf);
+	free(order);
 	r2u_data_free(&data);
 	r2u_data_free(&val);
 	r2u_list_free(&tr);
@@ -408,5 +412,5 @@ int main(int argc, char **argv)
 		br_host_free(ctx, lb[k]);
 	}
 	br_ctx_free(ctx);
-	return 0;
+	return rc;
 }
