@@ -27,7 +27,7 @@ for t in "$@"; do
 	options) extra="-detect_leaks=0" maxlen=4096 ;; # a tool abandoned by longjmp leaks what it held
 	list) extra="" maxlen=4096 ;;
 	safetensors) extra="-max_len=2097152" maxlen=16384 ;; # the seed checkpoint of width 8 is 1.6 MB
-	*) extra="" maxlen=16384 ;;
+	*) extra="" maxlen=4096 ;;
 	esac
 	mkdir -p "$work/corpus/$t" "$top/tests/fuzz/crashers/$t"
 	kept=$top/tests/fuzz/corpus/$t
