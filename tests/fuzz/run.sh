@@ -50,7 +50,7 @@ for t in "$@"; do
 		rm -rf "$work/merge.in" "$work/merge.out"
 		mkdir -p "$work/merge.in" "$work/merge.out"
 		find "$work/corpus/$t" ${kept:+"$kept"} -type f -size -"$((maxlen + 1))"c -exec cp {} "$work/merge.in/" \;
-		ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=$leaks" "$fz/fuzz_$t" -merge=1 -close_fd_mask=3 $extra "$work/merge.out" "$work/merge.in" >"$work/$t.merge.log" 2>&1 &&
+		ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=$leaks" "$fz/fuzz_$t" -merge=1 -close_fd_mask=3 -artifact_prefix="$work/" $extra "$work/merge.out" "$work/merge.in" >"$work/$t.merge.log" 2>&1 &&
 			rm -rf "$top/tests/fuzz/corpus/$t" && mkdir -p "$top/tests/fuzz/corpus/$t" &&
 			cp "$work/merge.out"/* "$top/tests/fuzz/corpus/$t/" &&
 			echo "fuzz_$t: kept $(ls "$top/tests/fuzz/corpus/$t" | wc -l) inputs"
