@@ -4,8 +4,8 @@
 # input that once crashed a target (tests/fuzz/crashers/<target>): each must
 # go through without a crash, an abort or a sanitizer report.  Plain builds
 # run under 4 GiB of address space (what a claim of more must not get);
-# the sanitizer build cannot (its shadow memory) and lets the allocator
-# return NULL instead.
+# the sanitizer build cannot (its shadow memory): there make check lets the
+# allocator return NULL for more than 2 GiB instead.
 . "$TOP/tests/lib.sh"
 F=$BUILDDIR/fuzz
 lim="ulimit -v 4194304;"
