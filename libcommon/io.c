@@ -334,7 +334,9 @@ br_vol *br_vol_map(const char *path)
 		/* uncompressed NIfTI-1 in the host's byte order, no scaling */
 		nifti_1_header h;
 		memcpy(&h, in.buf, sizeof h);
-		if (h.sizeof_hdr == 348 && h.vox_offset >= 352 && (h.scl_slope == 0 || (h.scl_slope == 1 && h.scl_inter == 0)) &&
+		/* vox_offset range-checked before it becomes a size_t (a float past 2^64 is undefined there) */
+		if (h.sizeof_hdr == 348 && h.vox_offset >= 352 && h.vox_offset < 1e15f &&
+		    (h.scl_slope == 0 || (h.scl_slope == 1 && h.scl_inter == 0)) &&
 		    (h.datatype == DT_FLOAT32 || h.datatype == DT_UINT8 || h.datatype == DT_INT16)) {
 			br_in_close(&in);
 			v = br_vol_read(path); /* checks everything; then drop its copy for a mapping */
