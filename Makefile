@@ -7,14 +7,37 @@
 #   make bench-gpu       GPU benchmarks (needs a GPU)
 #   make install PREFIX=/usr/local
 #
+#   make fuzz            run each fuzz target of tests/fuzz for FUZZ_SECONDS (clang)
+#
 # Variables: STATIC=1 links nifti_clib, zlib, libpng, OpenBLAS and the CUDA
 # runtime statically; CUDA=0 builds without the CUDA backend; CUDA_HOME;
 # CUDA_ARCHS (default 80 90); ARCH (C code generation, default x86-64-v2);
-# BUILDDIR, BINDIR.
+# BUILDDIR, BINDIR.  SANITIZE=1 builds everything, CPU only, with
+# AddressSanitizer and UndefinedBehaviorSanitizer (halting on the first
+# report) into build-san/ and bin-san/; `make check` runs a part of the tests
+# again on that build.
 
 PREFIX    ?= /usr/local
+ifeq ($(FUZZ_LIBFUZZER),1)
+# `make fuzz` builds the libFuzzer programs here (clang, CPU only)
+BUILDDIR  ?= build-fuzz
+BINDIR    ?= build-fuzz/bin
+CC        := clang
+override CUDA := 0
+override STATIC :=
+SAN_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -Wno-pass-failed
+OPT       ?= -O1
+else ifeq ($(SANITIZE),1)
+BUILDDIR  ?= build-san
+BINDIR    ?= bin-san
+override CUDA := 0
+override STATIC :=
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+OPT       ?= -O1
+else
 BUILDDIR  ?= build
 BINDIR    ?= bin
+endif
 CC        ?= gcc
 ARCH      ?= -march=x86-64-v2 -mtune=generic
 OPT       ?= -O2
@@ -31,7 +54,7 @@ INC_KERNELS := -Ikernels/include
 INC_MODEL   := -Ikernels/model
 INC_TOP     := $(INC_COMMON) $(INC_KERNELS) $(INC_MODEL)
 floor_inc = $(if $(filter libcommon/%,$1),$(INC_COMMON),$(if $(filter kernels/model/%,$1),$(INC_TOP),$(if $(filter kernels/%,$1),$(INC_COMMON) $(INC_KERNELS) -Ikernels $(CPPFLAGS_CUDA),$(INC_TOP))))
-ALL_CFLAGS = -std=c11 $(ARCH) $(WARN) -fopenmp $(CFLAGS)
+ALL_CFLAGS = -std=c11 $(ARCH) $(WARN) -fopenmp $(CFLAGS) $(SAN_FLAGS)
 
 TOOLS = brats-crop brats-uncrop brats-norm brats-flip brats-phantom cc-filter brats-metrics \
         slice-png r2u-train r2u-infer
@@ -46,7 +69,7 @@ ifeq ($(STATIC),1)
 else
   LIBS_IO = -lniftiio -lznz -lpng16 -ldeflate -lz -lm
   LIBS_BLAS = -lopenblas
-  LDFLAGS_EXTRA = -lgomp -lpthread
+  LDFLAGS_EXTRA = $(if $(filter 1,$(FUZZ_LIBFUZZER)),,-lgomp) -lpthread $(SAN_FLAGS)
 endif
 
 # ---- CUDA detection ---------------------------------------------------------
@@ -95,7 +118,7 @@ LIBKERNELS := $(BUILDDIR)/libkernels.a
 LIBMODEL   := $(BUILDDIR)/libmodel.a
 TOOL_BINS  := $(addprefix $(BINDIR)/,$(TOOLS))
 
-.PHONY: all tools check demo bench bench-gpu install clean deps config test-programs
+.PHONY: all tools check check-san demo bench bench-gpu install clean deps config test-programs fuzz fuzz-programs
 .DEFAULT_GOAL := all
 
 all: config tools test-programs
@@ -143,7 +166,7 @@ $(BINDIR)/%: $(BUILDDIR)/tools/%.o $(LIBCOMMON)
 	$(CC) -fopenmp -o $@ $< $(LIBCOMMON) $(LIBS_IO) $(LDFLAGS_EXTRA) $(LDFLAGS)
 
 # ---- test and benchmark programs (C) ---------------------------------------------
-TEST_C_SRC := $(sort $(wildcard tests/*/*.c))
+TEST_C_SRC := $(sort $(filter-out tests/fuzz/%,$(wildcard tests/*/*.c)))
 TEST_BINS  := $(patsubst tests/%.c,$(BUILDDIR)/tests/%,$(TEST_C_SRC))
 BENCH_C_SRC := $(sort $(wildcard bench/*.c))
 BENCH_BINS := $(patsubst bench/%.c,$(BUILDDIR)/bench/%,$(BENCH_C_SRC))
@@ -157,13 +180,89 @@ $(BUILDDIR)/bench/%: bench/%.c $(LIBMODEL) $(LIBKERNELS) $(LIBCOMMON) $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(INC_TOP) $(ALL_CFLAGS) -o $@ $< $(LIBMODEL) $(LIBKERNELS) $(LIBCOMMON) $(LIBS_CUDA) $(LIBS_BLAS) $(LIBS_IO) $(LDFLAGS_EXTRA) $(LDFLAGS)
 
+# ---- fuzz targets (tests/fuzz) ------------------------------------------------------
+# Each target is one LLVMFuzzerTestOneInput.  Built here with the build's
+# compiler and driver.c as main, they replay the kept corpus and crashers
+# (make check); with FUZZ_LIBFUZZER=1 (make fuzz) clang links libFuzzer.
+FUZZ_TARGETS := nrrd nifti safetensors list options
+FUZZ_BINS    := $(FUZZ_TARGETS:%=$(BUILDDIR)/fuzz/fuzz_%)
+FUZZ_OPTS_DIR := $(BUILDDIR)/fuzz/options
+TOOL_OBJS    := $(TOOLS:%=$(BUILDDIR)/tools/%.o)
+ifeq ($(FUZZ_LIBFUZZER),1)
+  FUZZ_MAIN :=
+  FUZZ_LINK := -fsanitize=fuzzer
+else
+  FUZZ_MAIN := $(BUILDDIR)/fuzz/driver.o
+  FUZZ_LINK :=
+endif
+.SECONDARY: $(TOOL_OBJS) $(FUZZ_TARGETS:%=$(BUILDDIR)/fuzz/fuzz_%.o) $(BUILDDIR)/fuzz/fuzz_util.o $(BUILDDIR)/fuzz/driver.o
+fuzz-programs: $(FUZZ_BINS)
+test-programs: $(FUZZ_BINS)
+
+$(BUILDDIR)/fuzz/%.o: tests/fuzz/%.c tests/fuzz/fuzz.h $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(INC_TOP) $(ALL_CFLAGS) -Itests/fuzz -c -o $@ $<
+
+$(FUZZ_OPTS_DIR)/stubs.c: tests/fuzz/options-gen.sh $(TOOL_OBJS) $(BUILDDIR)/libcommon/cli.o $(LIBMODEL) $(LIBKERNELS) $(LIBCOMMON)
+	sh tests/fuzz/options-gen.sh $(FUZZ_OPTS_DIR) "$(LIBMODEL) $(LIBKERNELS) $(LIBCOMMON)" $(BUILDDIR)/libcommon/cli.o $(TOOL_OBJS)
+
+$(FUZZ_OPTS_DIR)/stubs.o: $(FUZZ_OPTS_DIR)/stubs.c
+	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -c -o $@ $<
+
+$(BUILDDIR)/fuzz/fuzz_options: $(BUILDDIR)/fuzz/fuzz_options.o $(FUZZ_OPTS_DIR)/stubs.o $(FUZZ_MAIN) $(LIBMODEL) $(LIBKERNELS) $(LIBCOMMON)
+	$(CC) -fopenmp -o $@ $(BUILDDIR)/fuzz/fuzz_options.o $(FUZZ_OPTS_DIR)/stubs.o $(TOOL_OBJS:$(BUILDDIR)/tools/%=$(FUZZ_OPTS_DIR)/%) \
+		$(FUZZ_OPTS_DIR)/cli.o $(FUZZ_MAIN) $(LIBMODEL) $(LIBKERNELS) $(LIBCOMMON) $(LIBS_CUDA) $(LIBS_BLAS) $(LIBS_IO) $(LDFLAGS_EXTRA) $(FUZZ_LINK) $(LDFLAGS)
+
+$(BUILDDIR)/fuzz/fuzz_%: $(BUILDDIR)/fuzz/fuzz_%.o $(BUILDDIR)/fuzz/fuzz_util.o $(FUZZ_MAIN) $(LIBMODEL) $(LIBKERNELS) $(LIBCOMMON)
+	$(CC) -fopenmp -o $@ $(filter %.o,$^) $(LIBMODEL) $(LIBKERNELS) $(LIBCOMMON) $(LIBS_CUDA) $(LIBS_BLAS) $(LIBS_IO) $(LDFLAGS_EXTRA) $(FUZZ_LINK) $(LDFLAGS)
+
+# make fuzz FUZZ_SECONDS=N [FUZZ_TARGETS_RUN="nrrd list"] [FUZZ_FLAGS=...]: each
+# target in turn for N seconds from the kept corpus and seeds made by the tools;
+# what it finds goes to tests/fuzz/crashers/<target>/.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS_RUN ?= $(FUZZ_TARGETS)
+fuzz: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory FUZZ_LIBFUZZER=1 fuzz-programs
+	@BINDIR=$(abspath $(BINDIR)) tests/fuzz/run.sh $(abspath build-fuzz/fuzz) $(FUZZ_SECONDS) $(FUZZ_TARGETS_RUN)
+
 # ---- dependencies, tests, demo, benchmarks ---------------------------------------
 deps:
 	@scripts/install-deps.sh --if-missing
 
+# The last line is the total of both runs, "N passed, N failed" (.ci/run).
 check: deps
 	@$(MAKE) --no-print-directory all
-	@BINDIR=$(abspath $(BINDIR)) BUILDDIR=$(abspath $(BUILDDIR)) tests/run.sh
+	@BINDIR=$(abspath $(BINDIR)) BUILDDIR=$(abspath $(BUILDDIR)) tests/run.sh | tee $(BUILDDIR)/check.log; \
+	tail -n 1 $(BUILDDIR)/check.log | grep -q ' 0 failed$$'
+	@{ $(MAKE) --no-print-directory check-san; echo $$? >$(BUILDDIR)/check-san.rc; } | tee $(BUILDDIR)/check-san.log; \
+	cat $(BUILDDIR)/check.log $(BUILDDIR)/check-san.log | awk '/^[0-9]+ passed, [0-9]+ failed$$/ { p += $$1; f += $$3; n++ } \
+		END { if (n < 2) f++; printf "total (plain and sanitizer builds): %d passed, %d failed\n%d passed, %d failed\n", p, f, p, f }'; \
+	[ "$$(cat $(BUILDDIR)/check-san.rc)" = 0 ]
+
+# The I/O, preprocessing, post-processing, CLI, fuzz-replay and short network
+# tests again on the SANITIZE=1 build.  A report ends the process with the
+# status 86, which no test takes for an expected error; AddressSanitizer's
+# and LeakSanitizer's reports also go to files, and any file fails the run
+# (gcc's UndefinedBehaviorSanitizer ignores log_path: its reports stay on
+# stderr, with the same status).  Allocations of more than 2 GiB return NULL
+# (as the plain build's do under the tests' address-space limits) rather
+# than being reported or mapped with their shadow memory: the code must
+# handle NULL.
+SAN_BUILDDIR ?= build-san
+SAN_BINDIR   ?= bin-san
+SAN_TESTS    ?= tests/io/ tests/prep/ tests/post/ tests/png/t_slice_png_cli tests/net/t_infer tests/fuzz/
+SAN_LOGS     := $(abspath $(SAN_BUILDDIR))/san-logs
+check-san:
+	@$(MAKE) --no-print-directory SANITIZE=1 BUILDDIR=$(SAN_BUILDDIR) BINDIR=$(SAN_BINDIR) all
+	@rm -rf $(SAN_LOGS) && mkdir -p $(SAN_LOGS)
+	@echo "brats-r2u: the same tests under AddressSanitizer and UndefinedBehaviorSanitizer: $(SAN_TESTS)"
+	@ASAN_OPTIONS=log_path=$(SAN_LOGS)/report:exitcode=86:detect_leaks=1:allocator_may_return_null=1:max_allocation_size_mb=2048:halt_on_error=1 \
+	UBSAN_OPTIONS=log_path=$(SAN_LOGS)/report:exitcode=86:halt_on_error=1:print_stacktrace=1 \
+	BINDIR=$(abspath $(SAN_BINDIR)) BUILDDIR=$(abspath $(SAN_BUILDDIR)) tests/run.sh $(SAN_TESTS); rc=$$?; \
+	if [ -n "$$(ls $(SAN_LOGS))" ]; then \
+		echo "sanitizer reports ($(SAN_LOGS)):"; head -n 30 $(SAN_LOGS)/*; exit 1; fi; \
+	exit $$rc
 
 demo: deps
 	@$(MAKE) --no-print-directory all
@@ -184,9 +283,8 @@ install: tools
 	install -m 644 $(wildcard man/man7/*.7) $(DESTDIR)$(PREFIX)/share/man/man7/
 
 clean:
-	rm -rf $(BUILDDIR) $(BINDIR)
+	rm -rf $(BUILDDIR) $(BINDIR) build-san bin-san build-fuzz
 
 # make -s print-VAR: the value of a variable (the tests read the floors' include paths)
 print-%:
 	@echo '$($*)'
-

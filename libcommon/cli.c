@@ -14,7 +14,6 @@
 #include "atomic_file.h"
 #include "cli.h"
 
-struct br_opts br_opt = {"brats-r2u", 1, NULL, 0, 0};
 static const char *br_usage_text = "";
 
 static void on_signal(int sig)
@@ -137,14 +136,6 @@ void br_warn(const char *path, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
-}
-
-double br_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 int br_parse_choice(const char *arg, const char *opt, const char *const *choices)

@@ -4,10 +4,24 @@
 #define _POSIX_C_SOURCE 200809L
 #include <stdarg.h>
 #include <stdio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "progress.h"
+
+/* The common options live here, on the lowest floor of the tools' side:
+ * progress lines need the verbosity and the program's name, and cli.c,
+ * which sets them, ends a progress line before its messages. */
+struct br_opts br_opt = {"brats-r2u", 1, NULL, 0, 0};
+
+double br_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
 
 static double progress_last;
 static int progress_shown; /* a status line is on the terminal, not ended */

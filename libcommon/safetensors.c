@@ -80,6 +80,10 @@ static char *jstring(jp *p)
 					char h = *p->s++;
 					v = v * 16 + (unsigned)(h >= '0' && h <= '9' ? h - '0' : (h | 32) - 'a' + 10);
 				}
+				if (v == 0) { /* a NUL would cut the name short */
+					free(out);
+					return NULL;
+				}
 				c = v < 128 ? (char)v : '?';
 				break;
 			}
@@ -93,17 +97,24 @@ static char *jstring(jp *p)
 	return out;
 }
 
+/* a non-negative JSON integer, parsed within the header's bounds (the
+ * header is not NUL-terminated: strtoll could run past its end) */
 static int jint(jp *p, int64_t *v)
 {
-	char *e;
-	long long x;
+	int64_t x = 0;
+	const char *s;
 
 	ws(p);
-	errno = 0;
-	x = strtoll(p->s, &e, 10);
-	if (e == p->s || errno != 0 || e > p->end || x < 0)
+	s = p->s;
+	if (s >= p->end || *s < '0' || *s > '9')
 		return -1;
-	p->s = e;
+	while (s < p->end && *s >= '0' && *s <= '9') {
+		int d = *s++ - '0';
+		if (x > (INT64_MAX - d) / 10)
+			return -1;
+		x = x * 10 + d;
+	}
+	p->s = s;
 	*v = x;
 	return 0;
 }
@@ -144,6 +155,11 @@ static int parse_tensor(jp *p, br_st_tensor *t)
 		k = jstring(p);
 		if (k == NULL || expect(p, ':') < 0) {
 			free(k);
+			return -1;
+		}
+		if ((strcmp(k, "dtype") == 0 && have_dtype) || (strcmp(k, "shape") == 0 && have_shape) ||
+		    (strcmp(k, "data_offsets") == 0 && have_off)) {
+			free(k); /* a key given twice */
 			return -1;
 		}
 		if (strcmp(k, "dtype") == 0) {
@@ -244,6 +260,45 @@ static int cmp_begin(const void *a, const void *b)
 	return x->begin < y->begin ? -1 : x->begin > y->begin;
 }
 
+static int cmp_name(const void *a, const void *b)
+{
+	return strcmp((*(const br_st_tensor *const *)a)->name, (*(const br_st_tensor *const *)b)->name);
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* The first name given twice (readers disagree on which one wins), or NULL. */
+static const char *duplicate_tensor(br_st_tensor **order, int n)
+{
+	int i;
+
+	qsort(order, (size_t)n, sizeof *order, cmp_name);
+	for (i = 1; i < n; i++)
+		if (strcmp(order[i]->name, order[i - 1]->name) == 0)
+			return order[i]->name;
+	return NULL;
+}
+
+static const char *duplicate_key(char **keys, int n)
+{
+	char **k;
+	const char *dup = NULL;
+	int i;
+
+	if (n < 2)
+		return NULL;
+	k = malloc((size_t)n * sizeof *k);
+	if (k == NULL)
+		return NULL;
+	memcpy(k, keys, (size_t)n * sizeof *k);
+	qsort(k, (size_t)n, sizeof *k, cmp_str);
+	for (i = 1; i < n && dup == NULL; i++)
+		if (strcmp(k[i], k[i - 1]) == 0)
+			dup = k[i];
+	free(k);
+	return dup;
+}
+
 br_st *br_st_read(const char *path)
 {
 	br_st *st;
@@ -294,6 +349,11 @@ br_st *br_st_read(const char *path)
 	fd = -1;
 	for (i = 7; i >= 0; i--)
 		hlen = hlen << 8 | st->file[i];
+	/* the JSON header opens with '{' (the writers put no space before it) */
+	if (st->size < 10 || st->file[8] != '{') {
+		br_set_error("not a safetensors file");
+		goto fail;
+	}
 	if (hlen > MAX_HEADER || hlen > st->size - 8) {
 		br_set_error("not a safetensors file or truncated: header length %llu, file %zu bytes",
 			     (unsigned long long)hlen, st->size);
@@ -372,11 +432,25 @@ br_st *br_st_read(const char *path)
 	ws(&p);
 	if (p.s != p.end)
 		goto bad_json;
-	/* offsets: inside the data, sizes match dtype and shape, no overlaps */
+	/* offsets: inside the data, sizes match dtype and shape, no overlaps;
+	 * names and metadata keys given once */
 	{
 		br_st_tensor **order = malloc((size_t)(st->n ? st->n : 1) * sizeof *order);
+		const char *dup;
 		if (order == NULL) {
 			br_set_error("out of memory");
+			goto fail;
+		}
+		for (i = 0; i < st->n; i++)
+			order[i] = &st->t[i];
+		if ((dup = duplicate_tensor(order, st->n)) != NULL) {
+			br_set_error("tensor '%s' is given twice", dup);
+			free(order);
+			goto fail;
+		}
+		if ((dup = duplicate_key(st->meta_key, st->nmeta)) != NULL) {
+			br_set_error("metadata key '%s' is given twice", dup);
+			free(order);
 			goto fail;
 		}
 		for (i = 0; i < st->n; i++) {

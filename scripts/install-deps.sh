@@ -6,6 +6,9 @@
 #   scripts/install-deps.sh --list       print the package list
 #   scripts/install-deps.sh --check      exit 1 (and list them) when some are missing
 #
+# clang, its sanitizer and libFuzzer runtimes (libclang-rt-14-dev) and its
+# OpenMP runtime (libomp-dev) are for `make fuzz`; the rest of the build and
+# the tests use gcc.
 # Idempotent: only missing packages are installed.  Runs apt-get as root, or
 # through sudo when available.  The CUDA toolkit and cuDNN are not Debian
 # packages here: the build uses them when /usr/local/cuda (or CUDA_HOME) has them.
@@ -13,7 +16,8 @@ set -eu
 
 PKGS="gcc make libc6-dev libnifti2-dev zlib1g-dev libdeflate-dev libpng-dev libopenblas-dev
 python3 python3-numpy python3-scipy python3-nibabel python3-torch
-teem-apps mandoc mricron-data gnuplot-nox hyperfine time"
+teem-apps mandoc mricron-data gnuplot-nox hyperfine time
+clang libclang-rt-14-dev libomp-dev"
 
 missing() {
 	for p in $PKGS; do

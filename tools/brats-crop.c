@@ -89,10 +89,15 @@ static br_vol *load(const char *path, int seg, int y2023)
 
 	if (v == NULL)
 		br_die(path, "%s", br_error());
-	if (v->dim[3] != 1)
-		br_die(path, "has %lld channels, expected one volume", (long long)v->dim[3]);
-	if (br_vol_check_finite(v) < 0)
+	if (v->dim[3] != 1) {
+		long long nc = (long long)v->dim[3];
+		br_vol_free(v);
+		br_die(path, "has %lld channels, expected one volume", nc);
+	}
+	if (br_vol_check_finite(v) < 0 || (seg && br_vol_check_labels(v, y2023) < 0)) {
+		br_vol_free(v); /* the message stays in br_error() */
 		br_die(path, "%s", br_error());
+	}
 	if (!seg)
 		return v;
 	u = br_vol_labels_u8(v, y2023);

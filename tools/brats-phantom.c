@@ -231,7 +231,7 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc)
 		br_usage_error("unexpected argument '%s'", argv[optind]);
-	if (dir == NULL)
+	if (dir == NULL || dir[0] == '\0')
 		br_usage_error("no output folder (-o DIR)");
 	maxnum = L.y2023 ? 99999 : 999;
 	if (first + n - 1 > maxnum)

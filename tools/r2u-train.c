@@ -81,46 +81,13 @@ static void on_stop(int sig)
 	stop_signal = sig;
 }
 
-struct pairs {
-	char **img, **lab;
-	int n, cap;
-};
-
-static void pairs_add(struct pairs *p, const char *img, const char *lab)
+/* 'IMAGE LABEL' per line (r2u_list_parse) */
+static void read_list(r2u_list *p, const char *path)
 {
-	if (p->n == p->cap) {
-		p->cap = p->cap ? 2 * p->cap : 64;
-		p->img = realloc(p->img, (size_t)p->cap * sizeof *p->img);
-		p->lab = realloc(p->lab, (size_t)p->cap * sizeof *p->lab);
-		if (p->img == NULL || p->lab == NULL)
-			br_die(NULL, "out of memory");
-	}
-	p->img[p->n] = strdup(img);
-	p->lab[p->n] = strdup(lab);
-	p->n++;
-}
+	char msg[256];
 
-/* 'IMAGE LABEL' per line; blank lines and '#' comments skipped */
-static void read_list(struct pairs *p, const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char line[8192], a[4096], b[4096], extra[8];
-	int lineno = 0, k;
-
-	if (f == NULL)
-		br_die(path, "%s", strerror(errno));
-	while (fgets(line, sizeof line, f) != NULL) {
-		lineno++;
-		if (line[strspn(line, " \t\r\n")] == '\0' || line[strspn(line, " \t")] == '#')
-			continue;
-		k = sscanf(line, "%4095s %4095s %7s", a, b, extra);
-		if (k != 2)
-			br_die(path, "line %d: expected 'IMAGE LABEL'", lineno);
-		pairs_add(p, a, b);
-	}
-	fclose(f);
-	if (p->n == 0)
-		br_die(path, "no image/label pairs");
+	if (r2u_list_read(p, path, msg, sizeof msg) < 0)
+		br_die(path, "%s", msg);
 }
 
 /* whole-tumour Dice averaged over the validation cases */
@@ -261,7 +228,7 @@ static void settings_diff(const br_st *ck, char *diff, size_t n, char *missing, 
 /* FNV-1a over the file names (without their folders) of the image/label
  * pairs, in order: the case list, wherever the data and the run are, so
  * that the checkpoint of a run does not depend on where it ran. */
-static uint64_t case_list_hash(const struct pairs *p)
+static uint64_t case_list_hash(const r2u_list *p)
 {
 	uint64_t h = 0xcbf29ce484222325ull;
 	int k, j;
@@ -359,10 +326,10 @@ int main(int argc, char **argv)
 	long epochs = 50, batch = 32, width = 32, ckpt_every = 0, max_steps = 0;
 	double lr = 1e-4, lambda = 1, keep_empty = 1, dropout = 0.2;
 	uint64_t seed = 1;
-	int c, flip = 1, det = 0, prec = BR_PREC_DEFAULT, base, cur = 0, k, width_given = 0;
+	int c, flip = 1, det = 0, prec = BR_PREC_DEFAULT, base, cur = 0, k, width_given = 0, rc = 0;
 	int var_given = 0, dropout_given = 0;
 	r2u_variant var, fvar;
-	struct pairs tr = {0}, va = {0};
+	r2u_list tr = {0}, va = {0};
 	r2u_data data, val;
 	r2u_slice *order;
 	r2u_state st;
@@ -447,7 +414,8 @@ int main(int argc, char **argv)
 		if (optind == argc || (argc - optind) % 2 != 0)
 			br_usage_error("expected IMAGE LABEL pairs (or -l LIST)");
 		for (k = optind; k < argc; k += 2)
-			pairs_add(&tr, argv[k], argv[k + 1]);
+			if (r2u_list_add(&tr, argv[k], argv[k + 1]) < 0)
+				br_die(NULL, "out of memory");
 	}
 	if (vallist != NULL)
 		read_list(&va, vallist);
@@ -648,14 +616,13 @@ int main(int argc, char **argv)
 					br_die(out, "%s (the previous checkpoint is intact)", r2u_error(m));
 				if (stop_signal) {
 					br_msg(1, "interrupted at step %" PRId64 ": resumable checkpoint in %s", st.step, out);
-					return 128 + stop_signal;
+					rc = 128 + stop_signal;
+					goto done;
 				}
 				if (max_steps > 0 && st.step >= max_steps) {
 					br_progress_end();
 					br_msg(2, "stopped after %" PRId64 " steps", st.step);
-					if (logf != NULL)
-						fclose(logf);
-					return 0;
+					goto done;
 				}
 			}
 		}
@@ -675,13 +642,20 @@ int main(int argc, char **argv)
 		       bestpath != NULL ? ", weights in " : "", bestpath != NULL ? bestpath : "");
 	if (logf != NULL && fclose(logf) != 0)
 		br_die(logpath, "%s", strerror(errno));
+	logf = NULL;
+done:
+	if (logf != NULL)
+		fclose(logf);
+	free(order);
 	r2u_data_free(&data);
 	r2u_data_free(&val);
+	r2u_list_free(&tr);
+	r2u_list_free(&va);
 	r2u_free(m);
 	for (k = 0; k < 2; k++) {
 		br_host_free(ctx, xb[k]);
 		br_host_free(ctx, lb[k]);
 	}
 	br_ctx_free(ctx);
-	return 0;
+	return rc;
 }

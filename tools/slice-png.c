@@ -143,9 +143,12 @@ static float *channel_f32(const br_vol *v, int64_t c, const char *path)
 			x[i] = (float)br_vol_get(v, off + i);
 	}
 	for (i = 0; i < n; i++)
-		if (!isfinite(x[i]))
+		if (!isfinite(x[i])) {
+			int nan = isnan(x[i]);
+			free(x);
 			br_die(path, "voxel (%zu,%zu,%zu) of channel %lld is %s", i % v->dim[0], i / v->dim[0] % v->dim[1],
-			       i / v->dim[0] / v->dim[1], (long long)c, isnan(x[i]) ? "NaN" : "infinite");
+			       i / v->dim[0] / v->dim[1], (long long)c, nan ? "NaN" : "infinite");
+		}
 	return x;
 }
 
@@ -489,9 +492,11 @@ int main(int argc, char **argv)
 
 	/* the slices */
 	if (slice >= 0) {
-		if (slice >= vw.n_n)
+		if (slice >= vw.n_n) {
+			free(x);
 			br_die(in, "%s slice %ld out of range (0 to %lld along %c)", plane_name[plane], slice,
 			       (long long)vw.n_n - 1, "xyz"[vw.axis_n]);
+		}
 		cols = rows = 1;
 	}
 	slices = malloc((size_t)cols * rows * sizeof *slices);

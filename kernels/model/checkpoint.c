@@ -61,13 +61,35 @@ static int meta_variant(const br_st *st, r2u_variant *v, char *err, size_t errle
 	return 0;
 }
 
+/* a width written in the metadata: decimal digits only */
+static int parse_width(const char *s, int *base)
+{
+	long v = 0;
+
+	if (*s == '\0')
+		return -1;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9' || v > 1000000)
+			return -1;
+		v = v * 10 + (*s - '0');
+	}
+	*base = (int)v;
+	return 0;
+}
+
+static int check_tensors(r2u *m, const br_st *st);
+
 int r2u_peek(const char *path, int *base, r2u_variant *v, char *err, size_t errlen)
 {
 	br_st *st = br_st_read(path);
 	const char *b, *arch;
 	const br_st_tensor *t;
 	r2u_variant tmp;
+	r2u *chk;
+	int rc = -1;
 
+	if (v == NULL)
+		v = &tmp;
 	if (st == NULL) {
 		snprintf(err, errlen, "%s", br_error());
 		return -1;
@@ -78,7 +100,7 @@ int r2u_peek(const char *path, int *base, r2u_variant *v, char *err, size_t errl
 		br_st_free(st);
 		return -1;
 	}
-	if (meta_variant(st, v != NULL ? v : &tmp, err, errlen) < 0) {
+	if (meta_variant(st, v, err, errlen) < 0) {
 		br_st_free(st);
 		return -1;
 	}
@@ -87,20 +109,40 @@ int r2u_peek(const char *path, int *base, r2u_variant *v, char *err, size_t errl
 	if ((t = br_st_find(st, "enc1.block.unit.conv1.weight")) == NULL)
 		t = br_st_find(st, "enc1.block.conv1.weight");
 	if (b != NULL) {
-		*base = atoi(b);
+		if (parse_width(b, base) < 0) {
+			snprintf(err, errlen, "bad base width '%.32s' in the checkpoint", b);
+			br_st_free(st);
+			return -1;
+		}
 	} else if (t != NULL && t->ndim == 4) {
-		*base = (int)t->shape[0];
+		*base = t->shape[0] > 0 && t->shape[0] <= 4096 ? (int)t->shape[0] : 0;
 	} else {
 		snprintf(err, errlen, "not an R2U-MTDS checkpoint (no enc1.block.unit.conv1.weight)");
 		br_st_free(st);
 		return -1;
 	}
-	br_st_free(st);
-	if (*base < 8 || *base % 8 != 0) {
+	if (*base < 8 || *base % 8 != 0 || *base > 512) {
 		snprintf(err, errlen, "bad base width %d in the checkpoint", *base);
+		br_st_free(st);
 		return -1;
 	}
-	return 0;
+	/* every tensor against the width and variant, before anything of that
+	 * size is built (the table alone allocates nothing) */
+	chk = calloc(1, sizeof *chk);
+	if (chk == NULL) {
+		snprintf(err, errlen, "out of memory");
+	} else {
+		chk->base = *base;
+		chk->var = *v;
+		r2u_build_table(chk);
+		if (check_tensors(chk, st) < 0)
+			snprintf(err, errlen, "%s", chk->err);
+		else
+			rc = 0;
+	}
+	free(chk);
+	br_st_free(st);
+	return rc;
 }
 
 int r2u_peek_base(const char *path, int *base, char *err, size_t errlen)
@@ -108,14 +150,14 @@ int r2u_peek_base(const char *path, int *base, char *err, size_t errlen)
 	return r2u_peek(path, base, NULL, err, errlen);
 }
 
-static int known(const r2u *m, const char *name)
+static int find_param(const r2u *m, const char *name)
 {
 	int i;
 
 	for (i = 0; i < m->np; i++)
 		if (strcmp(m->p[i].name, name) == 0)
-			return 1;
-	return 0;
+			return i;
+	return -1;
 }
 
 /* a float32 tensor of the expected shape, or a message */
@@ -145,6 +187,32 @@ static const br_st_tensor *want(r2u *m, const br_st *st, const char *name, const
 	return t;
 }
 
+/* Every tensor of st against m's parameter table (only the table is
+ * needed): no unknown names outside "optim.", every parameter present as
+ * float32 of its shape, Adam's moments of a parameter of its shape. */
+static int check_tensors(r2u *m, const br_st *st)
+{
+	int i, k;
+
+	for (i = 0; i < st->n; i++) {
+		const char *nm = st->t[i].name;
+		if (strncmp(nm, "optim.", 6) == 0 || find_param(m, nm) >= 0)
+			continue;
+		return r2u_fail(m, "unexpected tensor '%s'%s", nm,
+				strstr(nm, "num_batches_tracked") ? " (leave num_batches_tracked out of the state_dict)" : "");
+	}
+	for (i = 0; i < m->np; i++)
+		if (want(m, st, m->p[i].name, &m->p[i]) == NULL)
+			return -1;
+	for (i = 0; i < st->n; i++) {
+		const char *nm = st->t[i].name;
+		if ((strncmp(nm, "optim.m.", 8) == 0 || strncmp(nm, "optim.v.", 8) == 0) &&
+		    (k = find_param(m, nm + 8)) >= 0 && !m->p[k].running && want(m, st, nm, &m->p[k]) == NULL)
+			return -1;
+	}
+	return 0;
+}
+
 int r2u_load(r2u *m, const char *path, r2u_state *state)
 {
 	br_st *st = br_st_read(path);
@@ -161,8 +229,8 @@ int r2u_load(r2u *m, const char *path, r2u_state *state)
 		r2u_fail(m, "architecture '%s', not r2u-mtds", arch);
 		goto done;
 	}
-	if (base != NULL && atoi(base) != m->base) {
-		r2u_fail(m, "width %s, the network has width %d", base, m->base);
+	if (base != NULL && (parse_width(base, &i) < 0 || i != m->base)) {
+		r2u_fail(m, "width %.32s, the network has width %d", base, m->base);
 		goto done;
 	}
 	{
@@ -179,14 +247,8 @@ int r2u_load(r2u *m, const char *path, r2u_state *state)
 			goto done;
 		}
 	}
-	for (i = 0; i < st->n; i++) {
-		const char *nm = st->t[i].name;
-		if (strncmp(nm, "optim.", 6) == 0 || known(m, nm))
-			continue;
-		r2u_fail(m, "unexpected tensor '%s'%s", nm,
-			 strstr(nm, "num_batches_tracked") ? " (leave num_batches_tracked out of the state_dict)" : "");
+	if (check_tensors(m, st) < 0)
 		goto done;
-	}
 	hp = malloc(m->ntrain * sizeof *hp);
 	hr = malloc(m->nrun * sizeof *hr);
 	if (state != NULL) {

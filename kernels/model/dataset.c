@@ -2,6 +2,7 @@
  * dataset.c - training cases, slices and epochs.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,127 @@
 #include "dataset.h"
 #include "labelmap.h"
 #include "rng.h"
+
+/* ---- lists of 'IMAGE LABEL' pairs ---- */
+
+int r2u_list_add(r2u_list *l, const char *img, const char *lab)
+{
+	char *a, *b;
+
+	if (l->n == l->cap) {
+		int cap = l->cap ? 2 * l->cap : 64;
+		char **ni, **nl;
+		if (cap > (1 << 28))
+			return -1;
+		ni = realloc(l->img, (size_t)cap * sizeof *ni);
+		if (ni == NULL)
+			return -1;
+		l->img = ni;
+		nl = realloc(l->lab, (size_t)cap * sizeof *nl);
+		if (nl == NULL)
+			return -1;
+		l->lab = nl;
+		l->cap = cap;
+	}
+	a = strdup(img);
+	b = strdup(lab);
+	if (a == NULL || b == NULL) {
+		free(a);
+		free(b);
+		return -1;
+	}
+	l->img[l->n] = a;
+	l->lab[l->n] = b;
+	l->n++;
+	return 0;
+}
+
+void r2u_list_free(r2u_list *l)
+{
+	int i;
+
+	for (i = 0; i < l->n; i++) {
+		free(l->img[i]);
+		free(l->lab[i]);
+	}
+	free(l->img);
+	free(l->lab);
+	memset(l, 0, sizeof *l);
+}
+
+static int blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; }
+
+int r2u_list_parse(r2u_list *l, FILE *f, char *msg, size_t msglen)
+{
+	char *line = NULL, *tok[3];
+	size_t cap = 0, len[3];
+	ssize_t got;
+	long lineno = 0;
+	int k, rc = -1, before = l->n;
+
+	while ((got = getline(&line, &cap, f)) >= 0) {
+		char *s = line, *end = line + got;
+		lineno++;
+		if (got > 0 && end[-1] == '\n')
+			*--end = '\0';
+		if (memchr(line, '\0', (size_t)(end - line)) != NULL) {
+			snprintf(msg, msglen, "line %ld: a NUL byte (not a text file?)", lineno);
+			goto done;
+		}
+		for (k = 0; k < 3; k++) {
+			while (s < end && blank(*s))
+				s++;
+			if (s == end)
+				break;
+			tok[k] = s;
+			while (s < end && !blank(*s))
+				s++;
+			len[k] = (size_t)(s - tok[k]);
+			if (s < end)
+				*s++ = '\0';
+		}
+		if (k == 0 || tok[0][0] == '#')
+			continue;
+		if (k != 2) {
+			snprintf(msg, msglen, "line %ld: expected 'IMAGE LABEL'", lineno);
+			goto done;
+		}
+		if (len[0] > R2U_LIST_MAXPATH || len[1] > R2U_LIST_MAXPATH) {
+			snprintf(msg, msglen, "line %ld: a path longer than %d bytes", lineno, R2U_LIST_MAXPATH);
+			goto done;
+		}
+		if (r2u_list_add(l, tok[0], tok[1]) < 0) {
+			snprintf(msg, msglen, "out of memory");
+			goto done;
+		}
+	}
+	if (ferror(f)) {
+		snprintf(msg, msglen, "read error");
+		goto done;
+	}
+	if (l->n == before) {
+		snprintf(msg, msglen, "no image/label pairs");
+		goto done;
+	}
+	rc = 0;
+done:
+	free(line);
+	return rc;
+}
+
+int r2u_list_read(r2u_list *l, const char *path, char *msg, size_t msglen)
+{
+	FILE *f = fopen(path, "r");
+	int rc;
+
+	if (f == NULL) {
+		snprintf(msg, msglen, "%s", strerror(errno));
+		return -1;
+	}
+	rc = r2u_list_parse(l, f, msg, msglen);
+	fclose(f);
+	return rc;
+}
 
 static int load_one(r2u_case *c, const char *ip, const char *lp, char *msg, size_t msglen)
 {

@@ -35,6 +35,23 @@ typedef struct {
 int r2u_data_load(r2u_data *d, char *const *img, char *const *lab, int n, char *msg, size_t msglen);
 void r2u_data_free(r2u_data *d);
 
+/* Lists of 'IMAGE LABEL' pairs, one pair a line; blank lines and lines
+ * whose first non-blank character is '#' are skipped.  Paths are separated
+ * by blanks (no quoting), at most R2U_LIST_MAXPATH bytes each. */
+#define R2U_LIST_MAXPATH 4095
+typedef struct {
+	char **img, **lab;
+	int n, cap;
+} r2u_list;
+/* Append one pair (copies); -1 when out of memory. */
+int r2u_list_add(r2u_list *l, const char *img, const char *lab);
+/* Append the pairs of a list read from f (bytes up to EOF); -1 with msg
+ * ("line N: reason") on a bad line, and at least one pair is required. */
+int r2u_list_parse(r2u_list *l, FILE *f, char *msg, size_t msglen);
+/* The same from a file; msg does not name the file. */
+int r2u_list_read(r2u_list *l, const char *path, char *msg, size_t msglen);
+void r2u_list_free(r2u_list *l); /* frees the pairs, leaves an empty list */
+
 /* The trainer's generator is rng.h's xoshiro256** (br_xoshiro256_seed,
  * br_xoshiro256_next on a uint64_t[4] state). */
 /* A uniform number in [0, 1) that is a pure function of its arguments. */

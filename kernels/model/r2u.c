@@ -140,7 +140,7 @@ static void add_stage(r2u *m, struct stage *s, const char *name, int cin, int co
 
 /* The table in the order of the PyTorch module's state_dict (MODEL.md):
  * the variant decides which tensors exist and the shapes of two heads. */
-static void build_table(r2u *m)
+void r2u_build_table(r2u *m)
 {
 	int b = m->base, i, apr = m->var.block == R2U_BLOCK_APR, se = m->var.se;
 	int multi = m->var.supervision == R2U_SUP_MULTI;
@@ -289,7 +289,7 @@ r2u *r2u_new_variant(br_ctx *ctx, int base, const r2u_variant *v, uint64_t seed,
 	else
 		r2u_variant_paper(&m->var);
 	snprintf(m->where, sizeof m->where, "setup");
-	build_table(m);
+	r2u_build_table(m);
 	m->params = br_malloc(ctx, m->ntrain * sizeof(float));
 	m->grads = br_malloc(ctx, m->ntrain * sizeof(float));
 	m->run = br_malloc(ctx, m->nrun * sizeof(float));

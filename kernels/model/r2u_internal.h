@@ -70,6 +70,9 @@ int r2u_fail(r2u *m, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)))
 #endif
 	;
+/* The parameter table of width m->base (names, shapes, offsets); no memory
+ * is allocated, so a checkpoint can be checked before the network is built. */
+void r2u_build_table(r2u *m);
 float *r2u_P(r2u *m, int i);
 float *r2u_G(r2u *m, int i);
 

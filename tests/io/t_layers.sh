@@ -1,6 +1,6 @@
 #!/bin/sh
 # The floors of libcommon: its objects depend on each other one way (no
-# cycle), only the tools' side (cli.o, cli_filter.o) prints to stderr or
+# cycle), only the tools' side (cli.o, cli_filter.o, progress.o) prints to stderr or
 # exits, nothing below depends on it, and a program that uses only the NRRD
 # writer, the text writer and the records links without nifti_clib or libpng.
 . "$TOP/tests/lib.sh"
@@ -24,7 +24,7 @@ for line in open(sys.argv[1]):
     elif len(f) == 3 and f[1] in "TDBRCVW":
         defs[f[2]] = obj
 deps = {o: sorted({defs[s] for s in u if s in defs and defs[s] != o}) for o, u in uses.items()}
-top = {"cli.o", "cli_filter.o"}
+top = {"cli.o", "cli_filter.o", "progress.o"}
 fail = 0
 # a cycle: depth-first search
 state = {}

@@ -308,6 +308,15 @@ static void write_st(const char *name, const char *header)
 	fclose(f);
 }
 
+/* a file of exactly n given bytes */
+static void write_raw(const char *name, const char *bytes, size_t n)
+{
+	FILE *f = fopen(path(name), "wb");
+
+	fwrite(bytes, 1, n, f);
+	fclose(f);
+}
+
 static void safetensors(void)
 {
 	br_st_writer *w = br_st_writer_new();
@@ -337,6 +346,24 @@ static void safetensors(void)
 	    "safetensors: data past the end of the file refused");
 	write_st("shape.safetensors", "{\"x\":{\"dtype\":\"F32\",\"shape\":[3],\"data_offsets\":[0,8]}}");
 	tap(br_st_read(path("shape.safetensors")) == NULL, "safetensors: shape and offsets that disagree refused");
+	/* a 38-byte file whose header ends in a digit: parsed within its bounds
+	 * (an overread AddressSanitizer reports otherwise) */
+	write_raw("digits.safetensors", "\x1e\0\0\0\0\0\0\0{\"x\":{\"dtype\":\"F32\",\"shape\":[1", 38);
+	tap(br_st_read(path("digits.safetensors")) == NULL && strstr(br_error(), "bad header entry for tensor 'x'"),
+	    "safetensors: a header that ends in digits is read within its bounds");
+	write_st("dup.safetensors", "{\"x\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},"
+				    "\"x\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}");
+	tap(br_st_read(path("dup.safetensors")) == NULL && strstr(br_error(), "tensor 'x' is given twice"),
+	    "safetensors: a tensor name given twice refused");
+	write_st("dupmeta.safetensors", "{\"__metadata__\":{\"base\":\"8\",\"base\":\"512\"},"
+					"\"x\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}");
+	tap(br_st_read(path("dupmeta.safetensors")) == NULL && strstr(br_error(), "metadata key 'base' is given twice"),
+	    "safetensors: a metadata key given twice refused");
+	write_st("dupkey.safetensors", "{\"x\":{\"dtype\":\"F32\",\"shape\":[2],\"shape\":[2],\"data_offsets\":[0,8]}}");
+	tap(br_st_read(path("dupkey.safetensors")) == NULL, "safetensors: a field given twice in one entry refused");
+	write_raw("nrrd.safetensors", "NRRD0004\ntype: float\ndimension: 3\n", 34);
+	tap(br_st_read(path("nrrd.safetensors")) == NULL && strcmp(br_error(), "not a safetensors file") == 0,
+	    "safetensors: another format is 'not a safetensors file'");
 }
 
 int main(int argc, char **argv)

@@ -163,6 +163,8 @@ w5 = dict(w); w5["extra.weight"] = np.zeros(3, np.float32)
 st.save("extra.st", w5, meta)
 w6 = dict(w); w6["enc2.block.unit.conv1.weight"] = w["enc2.block.unit.conv1.weight"][:, :4]
 st.save("shape.st", w6, meta)
+m7 = dict(meta); m7["base"] = "512"
+st.save("lying.st", w, m7)
 PY
 fails "record without 4 channels" 1 "^r2u-infer: three.nrrd: record 1: 3 channels, expected 4" r2u-infer -q -m m.st three.nrrd
 fails "H/W not multiples of 8" 1 "^r2u-infer: odd.nrrd: record 1: slices of 44 x 44, but both must be multiples of 8" r2u-infer -q -m m.st odd.nrrd
@@ -171,6 +173,13 @@ fails "truncated checkpoint" 1 "^r2u-infer: trunc.st: .*(truncated|do not fit)" 
 fails "not a checkpoint" 1 "^r2u-infer: garbage.st: malformed safetensors header" r2u-infer -q -m garbage.st c0.nrrd
 fails "header length past the file" 1 "^r2u-infer: hugelen.st: not a safetensors file or truncated" r2u-infer -q -m hugelen.st c0.nrrd
 fails "wrong width" 1 "^r2u-infer: wrongbase.st: tensor '.*' has shape .* expected .* for width 16" r2u-infer -q -m wrongbase.st c0.nrrd
+# a width-8 file that claims width 512: refused from its tensors' shapes
+# before a network of width 512 (gigabytes) is built (2 GiB of address
+# space; AddressSanitizer's shadow memory needs more)
+lim="ulimit -v 2097152;"
+[ -z "${ASAN_OPTIONS+x}" ] || lim=
+fails "a checkpoint that lies about its width" 1 "^r2u-infer: lying.st: tensor '.*' has shape .* expected .* for width 512" \
+	sh -c "$lim exec r2u-infer -q -m lying.st c0.nrrd"
 fails "wrong architecture" 1 "^r2u-infer: arch.st: architecture 'unet', not r2u-mtds" r2u-infer -q -m arch.st c0.nrrd
 fails "missing tensor" 1 "^r2u-infer: missing.st: missing tensor 'head_et.bias'" r2u-infer -q -m missing.st c0.nrrd
 fails "unknown tensor" 1 "^r2u-infer: extra.st: unexpected tensor 'extra.weight'" r2u-infer -q -m extra.st c0.nrrd

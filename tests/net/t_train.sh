@@ -133,6 +133,11 @@ fails "odd number of operands" 2 "^r2u-train: expected IMAGE LABEL pairs" $T -o 
 fails "missing -o" 2 "^r2u-train: -o MODEL is required" $T c0.nrrd c0.seg.nrrd
 fails "bad --width" 2 "^r2u-train: --width" $T --width 12 -o x.st c0.nrrd c0.seg.nrrd
 fails "a list with a bad line" 1 "^r2u-train: bad.txt: line 1: expected 'IMAGE LABEL'" sh -c "echo 'only-one' >bad.txt; $T -o x.st -l bad.txt"
+# a path longer than the parser takes, and a line with a NUL byte: refused, never cut in two
+"$PYTHON" -c "open('long.txt', 'w').write('c0.nrrd ' + 'x' * 5000 + '\\n'); open('nul.txt', 'wb').write(b'c0.nrrd c0.seg.nrrd\\nc1.nrrd\\0 c1.seg.nrrd\\n')"
+fails "a list with a path of 5000 bytes" 1 "^r2u-train: long.txt: line 1: a path longer than 4095 bytes" $T -o x.st -l long.txt
+fails "a list with a NUL byte" 1 "^r2u-train: nul.txt: line 2: a NUL byte" $T -o x.st -l nul.txt
+fails "an empty list" 1 "^r2u-train: empty.txt: no image/label pairs" sh -c "printf '# nothing\\n\\n' >empty.txt; $T -o x.st -l empty.txt"
 absent x.st "no checkpoint written by the failures"
 
 # a diverging loss: stop, keep the last good checkpoint
