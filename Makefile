@@ -8,7 +8,8 @@
 #   make install PREFIX=/usr/local
 #
 # Variables: STATIC=1 links nifti_clib, zlib, libpng, OpenBLAS and the CUDA
-# runtime statically; CUDA=0 builds without the CUDA backend; CUDA_HOME;
+# runtime statically; CUDA=0 builds without the CUDA backend; MPI=0 without
+# MPI (and NCCL); MPICC (default mpicc); CUDA_HOME;
 # CUDA_ARCHS (default 80 90); ARCH (C code generation, default x86-64-v2);
 # BUILDDIR, BINDIR.
 
@@ -66,9 +67,48 @@ ifeq ($(WITH_CUDA),1)
   endif
 endif
 
+# ---- MPI and NCCL detection (data-parallel r2u-train) ---------------------------
+# MPI from its compiler wrapper (Open MPI's --showme, else MPICH's -show);
+# NCCL beside CUDA.  Without them r2u-train trains in one process, as before.
+MPI ?= 1
+MPICC ?= mpicc
+ifeq ($(MPI),1)
+  MPICC_PATH := $(shell command -v $(MPICC) 2>/dev/null)
+  ifneq ($(MPICC_PATH),)
+    MPI_CFLAGS := $(shell $(MPICC) --showme:compile 2>/dev/null)
+    MPI_LIBS := $(shell $(MPICC) --showme:link 2>/dev/null)
+    ifeq ($(strip $(MPI_LIBS)),)
+      MPI_SHOW := $(shell $(MPICC) -show 2>/dev/null)
+      MPI_CFLAGS := $(filter -I% -D%,$(MPI_SHOW))
+      MPI_LIBS := $(filter -L% -l% -Wl%,$(MPI_SHOW))
+    endif
+    ifneq ($(strip $(MPI_LIBS)),)
+      WITH_MPI := 1
+    endif
+  endif
+endif
+NCCL_H := $(firstword $(wildcard $(CUDA_HOME)/include/nccl.h /usr/include/nccl.h))
+NCCL_LIB := $(firstword $(wildcard $(CUDA_HOME)/lib64/libnccl.so /usr/lib/x86_64-linux-gnu/libnccl.so))
+ifeq ($(WITH_MPI)$(WITH_CUDA),11)
+ifneq ($(NCCL_H),)
+ifneq ($(NCCL_LIB),)
+  WITH_NCCL := 1
+endif
+endif
+endif
+ifeq ($(WITH_MPI),1)
+  CPPFLAGS_COMM = -DBR_WITH_MPI $(MPI_CFLAGS)
+  LIBS_MPI = $(MPI_LIBS)
+endif
+ifeq ($(WITH_NCCL),1)
+  CPPFLAGS_COMM += -DBR_WITH_NCCL -I$(dir $(NCCL_H))
+  CPPFLAGS_NCCL = -DBR_WITH_NCCL -I$(dir $(NCCL_H))
+  LIBS_MPI += -L$(dir $(NCCL_LIB)) -lnccl
+endif
+
 # ---- sources -----------------------------------------------------------------
 COMMON_SRC  := $(sort $(wildcard libcommon/*.c))
-KERNEL_SRC  := kernels/dispatch.c $(sort $(wildcard kernels/cpu/*.c)) $(sort $(wildcard kernels/model/*.c))
+KERNEL_SRC  := kernels/dispatch.c kernels/comm.c $(sort $(wildcard kernels/cpu/*.c)) $(sort $(wildcard kernels/model/*.c))
 CUDA_SRC    := $(sort $(wildcard kernels/cuda/*.cu))
 COMMON_OBJ  := $(COMMON_SRC:%.c=$(BUILDDIR)/%.o)
 KERNEL_OBJ  := $(KERNEL_SRC:%.c=$(BUILDDIR)/%.o)
@@ -94,16 +134,17 @@ ifeq ($(WITH_CUDA),1)
 else
 	@echo "brats-r2u: CUDA backend: not built ($(if $(NVCC),cuDNN not found,nvcc not found)$(if $(filter 0,$(CUDA)), - disabled by CUDA=0,)); CPU only"
 endif
+	@echo "brats-r2u: data parallel: $(if $(WITH_MPI),MPI ($(MPICC_PATH)),not built (no MPI$(if $(filter 0,$(MPI)), - disabled by MPI=0,))); NCCL: $(if $(WITH_NCCL),$(NCCL_H),not built)"
 
 tools: $(TOOL_BINS)
 
 $(BUILDDIR)/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(if $(filter kernels/%,$<),$(CPPFLAGS_CUDA)) $(ALL_CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(if $(filter kernels/%,$<),$(CPPFLAGS_CUDA)) $(if $(filter kernels/comm.c,$<),$(CPPFLAGS_COMM)) $(ALL_CFLAGS) -c -o $@ $<
 
 $(BUILDDIR)/%.o: %.cu $(HEADERS) $(CUDA_HEADERS)
 	@mkdir -p $(dir $@)
-	$(NVCC) $(CPPFLAGS) $(CPPFLAGS_CUDA) $(NVCCFLAGS) -c -o $@ $<
+	$(NVCC) $(CPPFLAGS) $(CPPFLAGS_CUDA) $(if $(filter kernels/cuda/nccl.cu,$<),$(CPPFLAGS_NCCL)) $(NVCCFLAGS) -c -o $@ $<
 
 $(LIBCOMMON): $(COMMON_OBJ)
 	@rm -f $@
@@ -119,7 +160,7 @@ $(BUILDDIR)/tools/%.o: tools/%.c $(HEADERS)
 
 $(addprefix $(BINDIR)/,$(NET_TOOLS)): $(BINDIR)/%: $(BUILDDIR)/tools/%.o $(LIBKERNELS) $(LIBCOMMON)
 	@mkdir -p $(BINDIR)
-	$(CC) -fopenmp -o $@ $< $(LIBKERNELS) $(LIBCOMMON) $(LIBS_CUDA) $(LIBS_BLAS) $(LIBS_IO) $(LDFLAGS_EXTRA) $(LDFLAGS)
+	$(CC) -fopenmp -o $@ $< $(LIBKERNELS) $(LIBCOMMON) $(LIBS_CUDA) $(LIBS_MPI) $(LIBS_BLAS) $(LIBS_IO) $(LDFLAGS_EXTRA) $(LDFLAGS)
 
 $(BINDIR)/%: $(BUILDDIR)/tools/%.o $(LIBCOMMON)
 	@mkdir -p $(BINDIR)
@@ -134,11 +175,11 @@ test-programs: $(TEST_BINS) $(BENCH_BINS)
 
 $(BUILDDIR)/tests/%: tests/%.c $(LIBKERNELS) $(LIBCOMMON) $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CPPFLAGS_CUDA) $(ALL_CFLAGS) -Itests -o $@ $< $(LIBKERNELS) $(LIBCOMMON) $(LIBS_CUDA) $(LIBS_BLAS) $(LIBS_IO) $(LDFLAGS_EXTRA) $(LDFLAGS)
+	$(CC) $(CPPFLAGS) $(CPPFLAGS_CUDA) $(ALL_CFLAGS) -Itests -o $@ $< $(LIBKERNELS) $(LIBCOMMON) $(LIBS_CUDA) $(LIBS_MPI) $(LIBS_BLAS) $(LIBS_IO) $(LDFLAGS_EXTRA) $(LDFLAGS)
 
 $(BUILDDIR)/bench/%: bench/%.c $(LIBKERNELS) $(LIBCOMMON) $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(CPPFLAGS_CUDA) $(ALL_CFLAGS) -o $@ $< $(LIBKERNELS) $(LIBCOMMON) $(LIBS_CUDA) $(LIBS_BLAS) $(LIBS_IO) $(LDFLAGS_EXTRA) $(LDFLAGS)
+	$(CC) $(CPPFLAGS) $(CPPFLAGS_CUDA) $(ALL_CFLAGS) -o $@ $< $(LIBKERNELS) $(LIBCOMMON) $(LIBS_CUDA) $(LIBS_MPI) $(LIBS_BLAS) $(LIBS_IO) $(LDFLAGS_EXTRA) $(LDFLAGS)
 
 # ---- dependencies, tests, demo, benchmarks ---------------------------------------
 deps:
