@@ -13,7 +13,8 @@ set -eu
 
 PKGS="gcc make libc6-dev libnifti2-dev zlib1g-dev libdeflate-dev libpng-dev libopenblas-dev
 python3 python3-numpy python3-scipy python3-nibabel python3-torch
-teem-apps mandoc mricron-data gnuplot-nox hyperfine time"
+teem-apps mandoc mricron-data gnuplot-nox hyperfine time
+libopenmpi-dev openmpi-bin"
 
 missing() {
 	for p in $PKGS; do
