@@ -24,6 +24,7 @@ SEED    ?= 1
 FOLD    ?= 0/5
 AUGMENT ?= 0
 TRAIN_ARGS ?=
+LAUNCH  ?= # e.g. "mpirun -np 4" or "srun": r2u-train over ranks, BATCH per rank
 THREADS ?=
 BIN     ?= bin
 SHELL   := /bin/sh
@@ -92,7 +93,7 @@ $(WORK)/heldout.txt: $(foreach c,$(HELD),$(P)/$(c).nrrd $(P)/$(c).seg.nrrd)
 # the run writes its checkpoint beside the model and resumes from it
 $(WORK)/model.safetensors: $(WORK)/train.txt $(WORK)/heldout.txt
 	@mkdir -p $(WORK)/train
-	$(B)/r2u-train $(DEV) $(THR) --epochs $(EPOCHS) --batch $(BATCH) --width $(WIDTH) --lr $(LR) --seed $(SEED) \
+	$(LAUNCH) $(B)/r2u-train $(DEV) $(THR) --epochs $(EPOCHS) --batch $(BATCH) --width $(WIDTH) --lr $(LR) --seed $(SEED) \
 		$(if $(filter 1,$(AUGMENT)),--no-flip) --val $(WORK)/heldout.txt --log $(WORK)/train/log.tsv \
 		$$(test -f $(WORK)/train/checkpoint.safetensors && echo --resume $(WORK)/train/checkpoint.safetensors) \
 		$(TRAIN_ARGS) -l $(WORK)/train.txt -o $(WORK)/train/checkpoint.safetensors
