@@ -203,12 +203,12 @@ static void ranks_agree(r2u *m, br_comm *comm, int64_t step)
 			break;
 	if (r < n) {
 		if (all[me] != all[0])
-			fprintf(stderr, "%s: the parameters of rank %d differ from rank 0's after step %" PRId64
+			fprintf(stderr, "%s: the parameters differ from rank 0's after step %" PRId64
 					" (checksum %016" PRIx64 ", rank 0 %016" PRIx64 "); stopping the job\n",
-				"r2u-train", me, step, all[me], all[0]);
+				br_opt.prog, step, all[me], all[0]);
 		else if (me == 0)
-			fprintf(stderr, "r2u-train: rank %d disagrees with rank 0 after step %" PRId64 "; stopping the job\n",
-				r, step);
+			fprintf(stderr, "%s: rank %d disagrees with rank 0 after step %" PRId64 "; stopping the job\n",
+				br_opt.prog, r, step);
 		fflush(stderr);
 		br_comm_abort(comm, 3);
 		exit(3);

@@ -213,4 +213,15 @@ if [ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -qi "rank 1" die.err; then
 else
 	t_notok "rank 1 killed: exit $rc"; sed 's/^/#   /' die.err | head -n 5
 fi
+# a rank launched with another seed starts from other weights: the first
+# checkpoint's checksums disagree, the rank says so and the job ends
+$MPI -np 2 sh -c 'if [ "$OMPI_COMM_WORLD_RANK" = 1 ]; then exec "$0" "$@" --seed 2; else exec "$0" "$@"; fi' \
+	"$R2U" $T --batch 4 --epochs 1 --checkpoint-every 2 -o mis.st $PAIRS >/dev/null 2>mis.err
+rc=$?
+if [ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -q "^r2u-train: rank 1: the parameters differ from rank 0's after step 2" mis.err &&
+	grep -q "^r2u-train: rank 0: .*rank 1 disagrees" mis.err && [ ! -e mis.st ]; then
+	t_ok "ranks that disagree: rank 1 names itself at the first checkpoint, the job ends (exit $rc), nothing written"
+else
+	t_notok "ranks that disagree: exit $rc"; sed 's/^/#   /' mis.err | head -n 5
+fi
 finish
