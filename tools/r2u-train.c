@@ -283,12 +283,11 @@ static int all_reduce_step(r2u *m, br_comm *comm, int sync_bn, int64_t step, int
 }
 
 /* -v -v -v: one line per rank and step with its slices (case:z, f flipped) */
-static void print_shard(const r2u_data *d, const r2u_slice *sl, int n, int64_t epoch, int64_t step, int rank)
+static void print_shard(const r2u_slice *sl, int n, int64_t epoch, int64_t step, int rank)
 {
 	char buf[8192];
 	int len, k;
 
-	(void)d;
 	len = snprintf(buf, sizeof buf, "r2u-train: rank %d epoch %" PRId64 " step %" PRId64 " slices", rank, epoch + 1,
 		       step);
 	for (k = 0; k < n && len < (int)sizeof buf - 32; k++)
@@ -572,7 +571,7 @@ int main(int argc, char **argv)
 			if (r2u_adam(m, lr_e, (int)(st.step + 1)) < 0)
 				br_die(NULL, "step %" PRId64 ": %s", st.step + 1, r2u_error(m));
 			if (br_opt.verbose >= 3)
-				print_shard(&data, order + pos + sh.off, sh.n, epoch, st.step + 1, rank);
+				print_shard(order + pos + sh.off, sh.n, epoch, st.step + 1, rank);
 			if (r2u_losses(m, loss) < 0)
 				br_die(NULL, "step %" PRId64 ": %s", st.step + 1, r2u_error(m));
 			if (!isfinite(loss[0]) || r2u_check_finite(m, &bad_p, &bad_g) < 0 || bad_p > 0) {
