@@ -10,7 +10,8 @@
 #   make fuzz            run each fuzz target of tests/fuzz for FUZZ_SECONDS (clang)
 #
 # Variables: STATIC=1 links nifti_clib, zlib, libpng, OpenBLAS and the CUDA
-# runtime statically; CUDA=0 builds without the CUDA backend; CUDA_HOME;
+# runtime statically; CUDA=0 builds without the CUDA backend; MPI=0 without
+# MPI (and NCCL); MPICC (default mpicc); CUDA_HOME;
 # CUDA_ARCHS (default 80 90); ARCH (C code generation, default x86-64-v2);
 # BUILDDIR, BINDIR.  SANITIZE=1 builds everything, CPU only, with
 # AddressSanitizer and UndefinedBehaviorSanitizer (halting on the first
@@ -24,6 +25,7 @@ BUILDDIR  ?= build-fuzz
 BINDIR    ?= build-fuzz/bin
 CC        := clang
 override CUDA := 0
+override MPI := 0
 override STATIC :=
 SAN_FLAGS := -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer -Wno-pass-failed
 OPT       ?= -O1
@@ -31,6 +33,7 @@ else ifeq ($(SANITIZE),1)
 BUILDDIR  ?= build-san
 BINDIR    ?= bin-san
 override CUDA := 0
+override MPI := 0
 override STATIC :=
 SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 OPT       ?= -O1
@@ -99,9 +102,48 @@ ifeq ($(WITH_CUDA),1)
   endif
 endif
 
+# ---- MPI and NCCL detection (data-parallel r2u-train) ---------------------------
+# MPI from its compiler wrapper (Open MPI's --showme, else MPICH's -show);
+# NCCL beside CUDA.  Without them r2u-train trains in one process, as before.
+MPI ?= 1
+MPICC ?= mpicc
+ifeq ($(MPI),1)
+  MPICC_PATH := $(shell command -v $(MPICC) 2>/dev/null)
+  ifneq ($(MPICC_PATH),)
+    MPI_CFLAGS := $(shell $(MPICC) --showme:compile 2>/dev/null)
+    MPI_LIBS := $(shell $(MPICC) --showme:link 2>/dev/null)
+    ifeq ($(strip $(MPI_LIBS)),)
+      MPI_SHOW := $(shell $(MPICC) -show 2>/dev/null)
+      MPI_CFLAGS := $(filter -I% -D%,$(MPI_SHOW))
+      MPI_LIBS := $(filter -L% -l% -Wl%,$(MPI_SHOW))
+    endif
+    ifneq ($(strip $(MPI_LIBS)),)
+      WITH_MPI := 1
+    endif
+  endif
+endif
+NCCL_H := $(firstword $(wildcard $(CUDA_HOME)/include/nccl.h /usr/include/nccl.h))
+NCCL_LIB := $(firstword $(wildcard $(CUDA_HOME)/lib64/libnccl.so /usr/lib/x86_64-linux-gnu/libnccl.so))
+ifeq ($(WITH_MPI)$(WITH_CUDA),11)
+ifneq ($(NCCL_H),)
+ifneq ($(NCCL_LIB),)
+  WITH_NCCL := 1
+endif
+endif
+endif
+ifeq ($(WITH_MPI),1)
+  CPPFLAGS_COMM = -DBR_WITH_MPI $(MPI_CFLAGS)
+  LIBS_MPI = $(MPI_LIBS)
+endif
+ifeq ($(WITH_NCCL),1)
+  CPPFLAGS_COMM += -DBR_WITH_NCCL -I$(dir $(NCCL_H))
+  CPPFLAGS_NCCL = -DBR_WITH_NCCL -I$(dir $(NCCL_H))
+  LIBS_MPI += -L$(dir $(NCCL_LIB)) -lnccl
+endif
+
 # ---- sources -----------------------------------------------------------------
 COMMON_SRC  := $(sort $(wildcard libcommon/*.c))
-KERNEL_SRC  := kernels/dispatch.c $(sort $(wildcard kernels/cpu/*.c))
+KERNEL_SRC  := kernels/dispatch.c kernels/comm.c $(sort $(wildcard kernels/cpu/*.c))
 MODEL_SRC   := $(sort $(wildcard kernels/model/*.c))
 CUDA_SRC    := $(sort $(wildcard kernels/cuda/*.cu))
 COMMON_OBJ  := $(COMMON_SRC:%.c=$(BUILDDIR)/%.o)
@@ -130,16 +172,17 @@ ifeq ($(WITH_CUDA),1)
 else
 	@echo "brats-r2u: CUDA backend: not built ($(if $(NVCC),cuDNN not found,nvcc not found)$(if $(filter 0,$(CUDA)), - disabled by CUDA=0,)); CPU only"
 endif
+	@echo "brats-r2u: data parallel: $(if $(WITH_MPI),MPI ($(MPICC_PATH)),not built (no MPI$(if $(filter 0,$(MPI)), - disabled by MPI=0,))); NCCL: $(if $(WITH_NCCL),$(NCCL_H),not built)"
 
 tools: $(TOOL_BINS)
 
 $(BUILDDIR)/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(call floor_inc,$<) $(ALL_CFLAGS) -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(call floor_inc,$<) $(if $(filter kernels/comm.c,$<),$(CPPFLAGS_COMM)) $(ALL_CFLAGS) -c -o $@ $<
 
 $(BUILDDIR)/%.o: %.cu $(HEADERS) $(CUDA_HEADERS)
 	@mkdir -p $(dir $@)
-	$(NVCC) $(CPPFLAGS) $(call floor_inc,$<) $(NVCCFLAGS) -c -o $@ $<
+	$(NVCC) $(CPPFLAGS) $(call floor_inc,$<) $(if $(filter kernels/cuda/nccl.cu,$<),$(CPPFLAGS_NCCL)) $(NVCCFLAGS) -c -o $@ $<
 
 $(LIBCOMMON): $(COMMON_OBJ)
 	@rm -f $@
@@ -159,7 +202,7 @@ $(BUILDDIR)/tools/%.o: tools/%.c $(HEADERS)
 
 $(addprefix $(BINDIR)/,$(NET_TOOLS)): $(BINDIR)/%: $(BUILDDIR)/tools/%.o $(LIBMODEL) $(LIBKERNELS) $(LIBCOMMON)
 	@mkdir -p $(BINDIR)
-	$(CC) -fopenmp -o $@ $< $(LIBMODEL) $(LIBKERNELS) $(LIBCOMMON) $(LIBS_CUDA) $(LIBS_BLAS) $(LIBS_IO) $(LDFLAGS_EXTRA) $(LDFLAGS)
+	$(CC) -fopenmp -o $@ $< $(LIBMODEL) $(LIBKERNELS) $(LIBCOMMON) $(LIBS_CUDA) $(LIBS_MPI) $(LIBS_BLAS) $(LIBS_IO) $(LDFLAGS_EXTRA) $(LDFLAGS)
 
 $(BINDIR)/%: $(BUILDDIR)/tools/%.o $(LIBCOMMON)
 	@mkdir -p $(BINDIR)
@@ -174,11 +217,11 @@ test-programs: $(TEST_BINS) $(BENCH_BINS)
 
 $(BUILDDIR)/tests/%: tests/%.c $(LIBMODEL) $(LIBKERNELS) $(LIBCOMMON) $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(INC_TOP) $(ALL_CFLAGS) -Itests -o $@ $< $(LIBMODEL) $(LIBKERNELS) $(LIBCOMMON) $(LIBS_CUDA) $(LIBS_BLAS) $(LIBS_IO) $(LDFLAGS_EXTRA) $(LDFLAGS)
+	$(CC) $(CPPFLAGS) $(INC_TOP) $(ALL_CFLAGS) -Itests -o $@ $< $(LIBMODEL) $(LIBKERNELS) $(LIBCOMMON) $(LIBS_CUDA) $(LIBS_MPI) $(LIBS_BLAS) $(LIBS_IO) $(LDFLAGS_EXTRA) $(LDFLAGS)
 
 $(BUILDDIR)/bench/%: bench/%.c $(LIBMODEL) $(LIBKERNELS) $(LIBCOMMON) $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(INC_TOP) $(ALL_CFLAGS) -o $@ $< $(LIBMODEL) $(LIBKERNELS) $(LIBCOMMON) $(LIBS_CUDA) $(LIBS_BLAS) $(LIBS_IO) $(LDFLAGS_EXTRA) $(LDFLAGS)
+	$(CC) $(CPPFLAGS) $(INC_TOP) $(ALL_CFLAGS) -o $@ $< $(LIBMODEL) $(LIBKERNELS) $(LIBCOMMON) $(LIBS_CUDA) $(LIBS_MPI) $(LIBS_BLAS) $(LIBS_IO) $(LDFLAGS_EXTRA) $(LDFLAGS)
 
 # ---- fuzz targets (tests/fuzz) ------------------------------------------------------
 # Each target is one LLVMFuzzerTestOneInput.  Built here with the build's
@@ -211,10 +254,10 @@ $(FUZZ_OPTS_DIR)/stubs.o: $(FUZZ_OPTS_DIR)/stubs.c
 
 $(BUILDDIR)/fuzz/fuzz_options: $(BUILDDIR)/fuzz/fuzz_options.o $(FUZZ_OPTS_DIR)/stubs.o $(FUZZ_MAIN) $(LIBMODEL) $(LIBKERNELS) $(LIBCOMMON)
 	$(CC) -fopenmp -o $@ $(BUILDDIR)/fuzz/fuzz_options.o $(FUZZ_OPTS_DIR)/stubs.o $(TOOL_OBJS:$(BUILDDIR)/tools/%=$(FUZZ_OPTS_DIR)/%) \
-		$(FUZZ_OPTS_DIR)/cli.o $(FUZZ_MAIN) $(LIBMODEL) $(LIBKERNELS) $(LIBCOMMON) $(LIBS_CUDA) $(LIBS_BLAS) $(LIBS_IO) $(LDFLAGS_EXTRA) $(FUZZ_LINK) $(LDFLAGS)
+		$(FUZZ_OPTS_DIR)/cli.o $(FUZZ_MAIN) $(LIBMODEL) $(LIBKERNELS) $(LIBCOMMON) $(LIBS_CUDA) $(LIBS_MPI) $(LIBS_BLAS) $(LIBS_IO) $(LDFLAGS_EXTRA) $(FUZZ_LINK) $(LDFLAGS)
 
 $(BUILDDIR)/fuzz/fuzz_%: $(BUILDDIR)/fuzz/fuzz_%.o $(BUILDDIR)/fuzz/fuzz_util.o $(FUZZ_MAIN) $(LIBMODEL) $(LIBKERNELS) $(LIBCOMMON)
-	$(CC) -fopenmp -o $@ $(filter %.o,$^) $(LIBMODEL) $(LIBKERNELS) $(LIBCOMMON) $(LIBS_CUDA) $(LIBS_BLAS) $(LIBS_IO) $(LDFLAGS_EXTRA) $(FUZZ_LINK) $(LDFLAGS)
+	$(CC) -fopenmp -o $@ $(filter %.o,$^) $(LIBMODEL) $(LIBKERNELS) $(LIBCOMMON) $(LIBS_CUDA) $(LIBS_MPI) $(LIBS_BLAS) $(LIBS_IO) $(LDFLAGS_EXTRA) $(FUZZ_LINK) $(LDFLAGS)
 
 # make fuzz FUZZ_SECONDS=N [FUZZ_TARGETS_RUN="nrrd list"] [FUZZ_FLAGS=...]: each
 # target in turn for N seconds from the kept corpus and seeds made by the tools;

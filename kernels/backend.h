@@ -48,6 +48,16 @@ extern "C" {
 	X(bn_relu_backward, "bn_relu_backward",                                                                        \
 	  (br_ctx *, br_tensor *, float *, float *, const br_tensor *, const br_tensor *, const float *,               \
 	   const float *, const float *, const float *, float, int))                                                   \
+	X(bn_sums, "bn_train_stats", (br_ctx *, double *, const br_tensor *))                                         \
+	X(bn_stats_from_sums, "bn_train_stats",                                                                        \
+	  (br_ctx *, float *, float *, float *, float *, float *, float *, const double *, double, const float *,      \
+	   const float *, int, float, float))                                                                          \
+	X(bn_relu_backward_sums, "bn_relu_backward",                                                                   \
+	  (br_ctx *, double *, float *, float *, const br_tensor *, const br_tensor *, const float *, const float *,   \
+	   const float *, const float *, float))                                                                       \
+	X(bn_relu_backward_from_sums, "bn_relu_backward",                                                              \
+	  (br_ctx *, br_tensor *, const br_tensor *, const br_tensor *, const double *, double, const float *,         \
+	   const float *, const float *, const float *, float, int))                                                   \
 	X(relu_backward, "relu_backward", (br_ctx *, br_tensor *, const br_tensor *, const br_tensor *, int))          \
 	X(add, "add", (br_ctx *, br_tensor *, const br_tensor *, const br_tensor *))                                   \
 	X(acc, "acc", (br_ctx *, br_tensor *, const br_tensor *))                                                      \
@@ -77,6 +87,9 @@ extern "C" {
 	X(dropout_backward, "dropout", (br_ctx *, float *, const float *, size_t, float, uint64_t))                    \
 	X(loss_bce_dice, "loss_bce_dice",                                                                              \
 	  (br_ctx *, float *, br_tensor *, const br_tensor *, const uint8_t *, int, float))                            \
+	X(loss_sums, "loss_bce_dice", (br_ctx *, double *, const br_tensor *, const uint8_t *, int))                  \
+	X(loss_from_sums, "loss_bce_dice",                                                                             \
+	  (br_ctx *, float *, br_tensor *, const br_tensor *, const uint8_t *, const double *, double, int, float))    \
 	X(adam_step, "adam_step",                                                                                      \
 	  (br_ctx *, float *, const float *, float *, float *, size_t, float, float, float, float, int))              \
 	X(count_nonfinite, "vec_activation", (br_ctx *, size_t *, const float *, size_t))                              \

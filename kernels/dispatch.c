@@ -532,6 +532,62 @@ int br_bn_relu_backward(br_ctx *ctx, br_tensor *dx, float *dgamma, float *dbeta,
 		return -1;
 	DISPATCH(ctx, bn_relu_backward, dx, dgamma, dbeta, da, x, mean, var, gamma, beta, eps, accum);
 }
+int br_bn_sums(br_ctx *ctx, double *sums, const br_tensor *x)
+{
+	const char *op = "bn_sums";
+
+	if (chk_p(ctx, op, "sums", sums) < 0 || chk_t(ctx, op, "x", x) < 0)
+		return -1;
+	DISPATCH(ctx, bn_sums, sums, x);
+}
+int br_bn_stats_from_sums(br_ctx *ctx, float *mean, float *var, float *scale, float *shift, float *rmean,
+			  float *rvar, const double *sums, double count, const float *gamma, const float *beta,
+			  int c, float eps, float momentum)
+{
+	const char *op = "bn_stats_from_sums";
+
+	if (chk_p(ctx, op, "sums", sums) < 0)
+		return -1;
+	if ((scale == NULL) != (shift == NULL))
+		return br_ctx_fail(ctx, "%s: scale and shift go together", op);
+	if ((rmean == NULL) != (rvar == NULL))
+		return br_ctx_fail(ctx, "%s: rmean and rvar go together", op);
+	if (scale != NULL && (chk_p(ctx, op, "gamma", gamma) < 0 || chk_p(ctx, op, "beta", beta) < 0))
+		return -1;
+	if (c <= 0)
+		return br_ctx_fail(ctx, "%s: %d channels", op, c);
+	if (!(count >= 1) || (rvar != NULL && !(count >= 2)))
+		return br_ctx_fail(ctx, "%s: count %g is too small", op, count);
+	DISPATCH(ctx, bn_stats_from_sums, mean, var, scale, shift, rmean, rvar, sums, count, gamma, beta, c, eps,
+		 momentum);
+}
+int br_bn_relu_backward_sums(br_ctx *ctx, double *sums, float *dgamma, float *dbeta, const br_tensor *da,
+			     const br_tensor *x, const float *mean, const float *var, const float *gamma,
+			     const float *beta, float eps)
+{
+	const char *op = "bn_relu_backward_sums";
+
+	if (chk_p(ctx, op, "sums", sums) < 0 || chk_t(ctx, op, "da", da) < 0 || chk_t(ctx, op, "x", x) < 0 ||
+	    chk_same(ctx, op, "da", da, x) < 0 || chk_p(ctx, op, "mean", mean) < 0 || chk_p(ctx, op, "var", var) < 0 ||
+	    chk_p(ctx, op, "gamma", gamma) < 0 || chk_p(ctx, op, "beta", beta) < 0)
+		return -1;
+	DISPATCH(ctx, bn_relu_backward_sums, sums, dgamma, dbeta, da, x, mean, var, gamma, beta, eps);
+}
+int br_bn_relu_backward_from_sums(br_ctx *ctx, br_tensor *dx, const br_tensor *da, const br_tensor *x,
+				  const double *sums, double count, const float *mean, const float *var,
+				  const float *gamma, const float *beta, float eps, int accum)
+{
+	const char *op = "bn_relu_backward_from_sums";
+
+	if (chk_t(ctx, op, "dx", dx) < 0 || chk_t(ctx, op, "da", da) < 0 || chk_t(ctx, op, "x", x) < 0 ||
+	    chk_same(ctx, op, "da", da, x) < 0 || chk_same(ctx, op, "dx", dx, x) < 0 ||
+	    chk_p(ctx, op, "sums", sums) < 0 || chk_p(ctx, op, "mean", mean) < 0 || chk_p(ctx, op, "var", var) < 0 ||
+	    chk_p(ctx, op, "gamma", gamma) < 0 || chk_p(ctx, op, "beta", beta) < 0)
+		return -1;
+	if (!(count >= 1))
+		return br_ctx_fail(ctx, "%s: count %g is too small", op, count);
+	DISPATCH(ctx, bn_relu_backward_from_sums, dx, da, x, sums, count, mean, var, gamma, beta, eps, accum);
+}
 int br_relu_backward(br_ctx *ctx, br_tensor *dx, const br_tensor *da, const br_tensor *x, int accum)
 {
 	const char *op = "relu_backward";
@@ -784,6 +840,36 @@ int br_loss_bce_dice(br_ctx *ctx, float *loss, br_tensor *dlogit, const br_tenso
 	if (dlogit != NULL && (chk_t(ctx, op, "dlogit", dlogit) < 0 || chk_same(ctx, op, "dlogit", dlogit, logit) < 0))
 		return -1;
 	DISPATCH(ctx, loss_bce_dice, loss, dlogit, logit, labels, target, weight);
+}
+int br_loss_sums(br_ctx *ctx, double *sums, const br_tensor *logit, const uint8_t *labels, int target)
+{
+	const char *op = "loss_sums";
+
+	if (target < BR_TARGET_WT || target > BR_TARGET_ET)
+		return br_ctx_fail(ctx, "%s: bad target %d", op, target);
+	if (chk_p(ctx, op, "sums", sums) < 0 || chk_t(ctx, op, "logit", logit) < 0 ||
+	    chk_p(ctx, op, "labels", labels) < 0)
+		return -1;
+	if (logit->c != 1)
+		return br_ctx_fail(ctx, "%s: logit has %d channels (1)", op, logit->c);
+	DISPATCH(ctx, loss_sums, sums, logit, labels, target);
+}
+int br_loss_from_sums(br_ctx *ctx, float *loss, br_tensor *dlogit, const br_tensor *logit, const uint8_t *labels,
+		      const double *sums, double count, int target, float weight)
+{
+	const char *op = "loss_from_sums";
+
+	if (target < BR_TARGET_WT || target > BR_TARGET_ET)
+		return br_ctx_fail(ctx, "%s: bad target %d", op, target);
+	if (chk_t(ctx, op, "logit", logit) < 0 || chk_p(ctx, op, "labels", labels) < 0 ||
+	    chk_p(ctx, op, "sums", sums) < 0 || chk_t(ctx, op, "dlogit", dlogit) < 0 ||
+	    chk_same(ctx, op, "dlogit", dlogit, logit) < 0)
+		return -1;
+	if (logit->c != 1)
+		return br_ctx_fail(ctx, "%s: logit has %d channels (1)", op, logit->c);
+	if (!(count >= 1))
+		return br_ctx_fail(ctx, "%s: count %g is too small", op, count);
+	DISPATCH(ctx, loss_from_sums, loss, dlogit, logit, labels, sums, count, target, weight);
 }
 int br_adam_step(br_ctx *ctx, float *p, const float *g, float *m, float *v, size_t n, float lr, float b1, float b2,
 		 float eps, int t)

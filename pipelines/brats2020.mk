@@ -50,6 +50,7 @@ MODELS  ?=
 TTA     ?= 0
 LABELS  ?=
 TRAIN_ARGS ?=
+LAUNCH  ?= # e.g. "mpirun -np 4" or "srun": r2u-train over ranks, BATCH per rank
 THREADS ?=
 BIN     ?= bin
 SHELL   := /bin/sh
@@ -183,7 +184,7 @@ $(1)/train.txt: $(foreach c,$(2),$(P)/$(c).nrrd $(P)/$(c).seg.nrrd $(if $(filter
 	@printf '%s\n' $(call pairs,$(2)) >$$@
 $(1)/model.safetensors: $(1)/train.txt $(if $(3),$(1)/heldout.txt)
 	@mkdir -p $(1)/train
-	$(B)/r2u-train $(call devopt,$(4)) $(THR) --epochs $(EPOCHS) --batch $(BATCH) --width $(WIDTH) --lr $(LR) --seed $(SEED) \
+	$(LAUNCH) $(B)/r2u-train $(call devopt,$(4)) $(THR) --epochs $(EPOCHS) --batch $(BATCH) --width $(WIDTH) --lr $(LR) --seed $(SEED) \
 		$(if $(filter 1,$(AUGMENT)),--no-flip) $(if $(3),--val $(1)/heldout.txt) --log $(1)/train/log.tsv \
 		$$$$(test -f $(1)/train/checkpoint.safetensors && echo --resume $(1)/train/checkpoint.safetensors) \
 		$(TRAIN_ARGS) -l $(1)/train.txt -o $(1)/train/checkpoint.safetensors

@@ -17,7 +17,7 @@ set -eu
 PKGS="gcc make libc6-dev libnifti2-dev zlib1g-dev libdeflate-dev libpng-dev libopenblas-dev
 python3 python3-numpy python3-scipy python3-nibabel python3-torch
 teem-apps mandoc mricron-data gnuplot-nox hyperfine time
-clang libclang-rt-14-dev libomp-dev"
+clang libclang-rt-14-dev libomp-dev libopenmpi-dev openmpi-bin"
 
 missing() {
 	for p in $PKGS; do

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "comm.h"
 #include "dataset.h"
 #include "kernels.h"
 #include "predict.h"
@@ -27,6 +28,7 @@ static const char usage[] =
 	"                 [--resume FILE] [--checkpoint-every N] [--keep-empty F] [--dropout P] [--steps N]\n"
 	"                 [--deterministic] [--log FILE] [--best FILE] [--precision fp32|tf32|bf16]\n"
 	"                 [--block apr|pre-res|pre-res-gated-skip] [--supervision multi|single|none] [--no-se]\n"
+	"                 [--sync-bn] [--comm mpi|nccl]\n"
 	"                 -l LIST | IMAGE LABEL [IMAGE LABEL ...]\n"
 	"Train R2U-MTDS on axial slices of normalised images and their label maps.\n"
 	"  -o MODEL             the checkpoint to write (.safetensors; weights and training state)\n"
@@ -58,6 +60,11 @@ static const char usage[] =
 	"                       (all heads on the last level, whole-tumour side outputs on the\n"
 	"                       others) or none (all heads on the last level only) (Table 3)\n"
 	"  --no-se              no squeeze-and-excitation blocks (and so no dropout) (Table 4)\n"
+	"Data parallelism (the paper's network only):\n"
+	"  --sync-bn            under mpirun or srun: BatchNorm statistics over every rank's slices\n"
+	"                       (default: each rank normalises its own --batch slices)\n"
+	"  --comm K             collectives between ranks: mpi, or nccl for GPUs (default: nccl on\n"
+	"                       GPUs where built, else mpi); given, also with one rank\n"
 	"  -d DEVICE            cpu, cuda or cuda:N (default: cuda when a GPU is present)\n"
 	"  -j N                 CPU threads (default: all cores)\n"
 	"  -f                   resume even when the settings or the case list differ\n"
@@ -67,7 +74,7 @@ static const char usage[] =
 enum {
 	OPT_EPOCHS = 256, OPT_BATCH, OPT_LR, OPT_LAMBDA, OPT_FLIP, OPT_NOFLIP, OPT_SEED, OPT_WIDTH, OPT_VAL, OPT_INIT,
 	OPT_RESUME, OPT_CKPT, OPT_KEEP, OPT_DROPOUT, OPT_STEPS, OPT_DET, OPT_LOG, OPT_PREC, OPT_BLOCK, OPT_SUP, OPT_NOSE,
-	OPT_BEST
+	OPT_BEST, OPT_SYNCBN, OPT_COMM
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -118,10 +125,157 @@ static double validate(r2u *m, const r2u_data *val, int batch)
 	return sum / val->ncases;
 }
 
-/* the dropout stream of one step: a pure function of the seed and the step */
-static uint64_t step_seed(uint64_t seed, int64_t step)
+/* the dropout stream of one step: a pure function of the seed, the step and the rank */
+static uint64_t step_seed(uint64_t seed, int64_t step, int rank)
 {
-	return (uint64_t)(r2u_hash_uniform(seed, 0xD12, (uint64_t)step, 0) * 9007199254740992.0);
+	return (uint64_t)(r2u_hash_uniform(seed, 0xD12, (uint64_t)step, (uint64_t)rank) * 9007199254740992.0);
+}
+
+/* ---- data parallelism: a step of the run and this rank's part of it ---- */
+
+struct shard {
+	int nranks, rank;
+	int off, n; /* this rank's slices: order[pos + off ..] of the step */
+	size_t skip; /* slices skipped before the step (too few for the ranks) */
+};
+
+/* The slices of the step at order[from..]: as many as one process with
+ * --batch nranks*batch takes, cut into nranks contiguous parts of sizes
+ * differing by at most one.  A run of equal-size slices shorter than the
+ * ranks (the tail of an epoch, or of a size) is skipped: every rank needs
+ * one.  Returns the step's slices (0: the epoch is over). */
+static int next_step(const r2u_data *d, const r2u_slice *order, size_t from, size_t n_epoch, long batch,
+		     struct shard *sh)
+{
+	int g;
+
+	sh->skip = 0;
+	for (;;) {
+		g = r2u_batch_len(d, order + from + sh->skip, n_epoch - from - sh->skip, (int)(batch * sh->nranks));
+		if (g == 0 || g >= sh->nranks)
+			break;
+		sh->skip += (size_t)g;
+	}
+	sh->off = (int)((long)g * sh->rank / sh->nranks);
+	sh->n = (int)((long)g * (sh->rank + 1) / sh->nranks) - sh->off;
+	return g;
+}
+
+/* r2u_sum_fn over the ranks */
+static int comm_sum(void *arg, double *sums, size_t n) { return br_comm_allreduce_d(arg, sums, n); }
+
+/* Every rank's checksum of the parameters, running statistics and Adam
+ * moments against rank 0's; a rank that differs says so and ends the job. */
+static void ranks_agree(r2u *m, br_comm *comm, int64_t step)
+{
+	int n = br_comm_size(comm), me = br_comm_rank(comm), r;
+	uint64_t sum, *all = malloc((size_t)n * sizeof *all);
+
+	if (all == NULL)
+		br_die(NULL, "out of memory");
+	if (r2u_checksum(m, &sum) < 0)
+		br_die(NULL, "%s", r2u_error(m));
+	if (br_comm_allgather_u64(comm, all, sum) < 0)
+		br_die(NULL, "checksums of the ranks: %s", br_comm_error(comm));
+	if (br_opt.verbose >= 3)
+		br_msg(3, "step %" PRId64 " checksum %016" PRIx64, step, sum);
+	for (r = 1; r < n; r++)
+		if (all[r] != all[0])
+			break;
+	if (r < n) {
+		if (all[me] != all[0])
+			fprintf(stderr, "%s: the parameters differ from rank 0's after step %" PRId64
+					" (checksum %016" PRIx64 ", rank 0 %016" PRIx64 "); stopping the job\n",
+				br_opt.prog, step, all[me], all[0]);
+		else if (me == 0)
+			fprintf(stderr, "%s: rank %d disagrees with rank 0 after step %" PRId64 "; stopping the job\n",
+				br_opt.prog, r, step);
+		fflush(stderr);
+		br_comm_abort(comm, 3);
+		exit(3);
+	}
+	free(all);
+}
+
+/* a checkpoint: the ranks agree, rank 0 writes */
+static int save_ckpt(r2u *m, br_comm *comm, const char *out, const r2u_state *st, const char *const *kv)
+{
+	if (comm != NULL) {
+		ranks_agree(m, comm, st->step);
+		if (br_comm_rank(comm) != 0)
+			return 0;
+	}
+	return r2u_save(m, out, st, kv);
+}
+
+/* whole-tumour Dice averaged over the validation cases, each rank
+ * predicting every nranks-th case; the per-case Dice are added up exactly
+ * (one non-zero term each) and averaged in case order, as one process does */
+static double validate_split(r2u *m, const r2u_data *val, int batch, br_comm *comm)
+{
+	int n = br_comm_size(comm), me = br_comm_rank(comm), c;
+	double *d = calloc((size_t)val->ncases, sizeof *d), sum = 0;
+	char msg[512];
+
+	if (d == NULL)
+		br_die(NULL, "out of memory");
+	for (c = me; c < val->ncases; c += n) {
+		const r2u_case *k = &val->cases[c];
+		size_t nv = br_vol_nvox(k->img), i, tp = 0, np = 0, nt = 0;
+		float *p = malloc(nv * 4 * sizeof *p);
+		const uint8_t *l = k->lab->data;
+		if (p == NULL)
+			br_die(NULL, "out of memory");
+		if (r2u_predict(&m, 1, k->img, 0, batch, p, msg, sizeof msg) < 0)
+			br_die(k->img_path, "validation: %s", msg);
+		for (i = 0; i < nv; i++) {
+			int a = p[i] >= 0.5f, b = l[i] > 0;
+			tp += a && b;
+			np += a;
+			nt += b;
+		}
+		d[c] = np + nt == 0 ? 1.0 : 2.0 * tp / (double)(np + nt);
+		free(p);
+	}
+	if (br_comm_allreduce_d(comm, d, (size_t)val->ncases) < 0)
+		br_die(NULL, "validation: %s", br_comm_error(comm));
+	for (c = 0; c < val->ncases; c++)
+		sum += d[c];
+	free(d);
+	return sum / val->ncases;
+}
+
+/* After a step's backward: the gradients added up over the ranks (each
+ * rank's is its share of the whole batch's), the running statistics
+ * averaged (each rank saw its own batches; with --sync-bn they agree
+ * already), and whether any rank was asked to stop: every rank stops after
+ * the same step.  Returns the signal that stops the run, or 0. */
+static int all_reduce_step(r2u *m, br_comm *comm, int sync_bn, int64_t step, int sig)
+{
+	size_t nrun;
+	float *run = r2u_running_buffer(m, &nrun);
+	double flag = sig;
+
+	if (br_comm_allreduce_f(comm, r2u_grad_buffer(m), r2u_ntrainable(m), 1.0) < 0 ||
+	    (!sync_bn && br_comm_allreduce_f(comm, run, nrun, 1.0 / br_comm_size(comm)) < 0) ||
+	    br_comm_allreduce_d(comm, &flag, 1) < 0)
+		br_die(NULL, "step %" PRId64 ": all-reduce: %s", step, br_comm_error(comm));
+	return flag > 0 ? (sig ? sig : SIGTERM) : 0;
+}
+
+/* -v -v -v: one line per rank and step with its slices (case:z, f flipped) */
+static void print_shard(const r2u_slice *sl, int n, int64_t epoch, int64_t step, int rank)
+{
+	char buf[8192];
+	int len, k;
+
+	len = snprintf(buf, sizeof buf, "r2u-train: rank %d epoch %" PRId64 " step %" PRId64 " slices", rank, epoch + 1,
+		       step);
+	for (k = 0; k < n && len < (int)sizeof buf - 32; k++)
+		len += snprintf(buf + len, sizeof buf - (size_t)len, " %d:%d%s", sl[k].c, sl[k].z, sl[k].flip ? "f" : "");
+	buf[len++] = '\n';
+	if (write(STDERR_FILENO, buf, (size_t)len) < 0)
+		return;
 }
 
 /* ---- the settings of a run: written into every checkpoint, compared on --resume ---- */
@@ -271,6 +425,10 @@ static int64_t check_resume(const char *path)
 
 /* The metadata of a checkpoint: the settings, the best epoch so far, and
  * extra key/value pairs (NULL-terminated); kv has room for 2 * MAX_SETTINGS + 10. */
+/* "ranks" and "sync_bn" of a run over ranks (none for one process) */
+static char ranks_buf[16];
+static const char *comm_kv[5];
+
 static void run_meta(const char **kv, char *best_buf, int64_t best_epoch, const char *const *extra)
 {
 	int i, k = 0;
@@ -285,6 +443,10 @@ static void run_meta(const char **kv, char *best_buf, int64_t best_epoch, const 
 		snprintf(best_buf, 32, "%" PRId64, best_epoch);
 		kv[k++] = "best_epoch";
 		kv[k++] = best_buf;
+	}
+	for (i = 0; comm_kv[i] != NULL && comm_kv[i + 1] != NULL; i += 2) {
+		kv[k++] = comm_kv[i];
+		kv[k++] = comm_kv[i + 1];
 	}
 	for (i = 0; extra != NULL && extra[i] != NULL && extra[i + 1] != NULL && i < 6; i += 2) {
 		kv[k++] = extra[i];
@@ -319,6 +481,8 @@ int main(int argc, char **argv)
 		{"supervision", required_argument, 0, OPT_SUP},
 		{"no-se", no_argument, 0, OPT_NOSE},
 		{"best", required_argument, 0, OPT_BEST},
+		{"sync-bn", no_argument, 0, OPT_SYNCBN},
+		{"comm", required_argument, 0, OPT_COMM},
 		{0, 0, 0, 0},
 	};
 	const char *out = NULL, *list = NULL, *vallist = NULL, *init = NULL, *resume = NULL, *logpath = NULL,
@@ -328,7 +492,11 @@ int main(int argc, char **argv)
 	uint64_t seed = 1;
 	int c, flip = 1, det = 0, prec = BR_PREC_DEFAULT, base, cur = 0, k, width_given = 0, rc = 0;
 	int var_given = 0, dropout_given = 0;
+	int sync_bn = 0, comm_kind = -1, rank = 0, nranks = 1, local_rank = 0;
 	r2u_variant var, fvar;
+	br_comm *comm = NULL;
+	char devbuf[32], progbuf[48];
+	struct shard sh, nsh;
 	r2u_list tr = {0}, va = {0};
 	r2u_data data, val;
 	r2u_slice *order;
@@ -336,7 +504,7 @@ int main(int argc, char **argv)
 	br_ctx *ctx;
 	r2u *m;
 	char err[512], notice[640], eta[32], hashbuf[32], best_buf[32], dice_buf[32], step_buf[32];
-	const char *kv[2 * MAX_SETTINGS + 10];
+	const char *kv[2 * MAX_SETTINGS + 16];
 	float *xb[2];
 	uint8_t *lb[2];
 	FILE *logf = NULL;
@@ -391,6 +559,11 @@ int main(int argc, char **argv)
 			var.se = 0;
 			var_given = 1;
 			break;
+		case OPT_SYNCBN: sync_bn = 1; break;
+		case OPT_COMM:
+			br_parse_choice(optarg, "--comm", (const char *const[]){"mpi", "nccl", NULL});
+			comm_kind = br_comm_kind_from_name(optarg);
+			break;
 		default: br_bad_option(argv);
 		}
 	}
@@ -420,6 +593,24 @@ int main(int argc, char **argv)
 	if (vallist != NULL)
 		read_list(&va, vallist);
 
+	/* ranks: from the launcher's environment, before a GPU is chosen */
+	br_comm_env(&rank, &nranks, &local_rank);
+	if (nranks > 1 || comm_kind >= 0) {
+		if (!br_comm_built(BR_COMM_MPI) && nranks > 1)
+			br_die(NULL, "built without MPI: cannot train with %d ranks (rebuild where mpicc is found)", nranks);
+		if (!br_comm_built(BR_COMM_MPI))
+			br_die(NULL, "built without MPI: --comm %s needs it", br_comm_kind_name(comm_kind));
+		if (nranks > 1) {
+			snprintf(progbuf, sizeof progbuf, "r2u-train: rank %d", rank);
+			br_opt.prog = progbuf;
+		}
+		/* one GPU per rank of a node, unless a device is named */
+		if ((br_opt.device == NULL || strcmp(br_opt.device, "auto") == 0 || strcmp(br_opt.device, "cuda") == 0) &&
+		    br_device_count(BR_DEV_CUDA) > 0) {
+			snprintf(devbuf, sizeof devbuf, "cuda:%d", local_rank % br_device_count(BR_DEV_CUDA));
+			br_opt.device = devbuf;
+		}
+	}
 	/* the network: the file's for --init and --resume (options may only repeat it) */
 	base = (int)width;
 	if (init || resume) { /* the file's width and network; options may only repeat them */
@@ -440,7 +631,9 @@ int main(int argc, char **argv)
 	}
 	/* what makes the run: the schedule, the network and the data */
 	setting_long("epochs", "--epochs", epochs);
-	setting_long("batch_size", "--batch", batch);
+	/* under ranks the step's batch is every rank's: N ranks of b resume a run of M ranks of c
+	 * when N*b = M*c */
+	setting_long("batch_size", nranks > 1 ? "--batch x ranks" : "--batch", batch * nranks);
 	setting_num("lr", "--lr", lr);
 	setting_num("lambda", "--lambda", lambda);
 	setting_long("seed", "--seed", (long)seed);
@@ -459,8 +652,24 @@ int main(int argc, char **argv)
 	ctx = br_ctx_open(br_opt.device, br_opt.threads, prec, notice, sizeof notice, err, sizeof err);
 	if (ctx == NULL)
 		br_die(NULL, "%s", err);
-	if (notice[0])
+	if (notice[0] && rank == 0)
 		br_msg(1, "%s", notice);
+	if (nranks > 1 || comm_kind >= 0) {
+		if (comm_kind < 0)
+			comm_kind = br_ctx_device(ctx) == BR_DEV_CUDA && br_comm_built(BR_COMM_NCCL) ? BR_COMM_NCCL : BR_COMM_MPI;
+		comm = br_comm_new(comm_kind, ctx, err, sizeof err);
+		if (comm == NULL)
+			br_die(NULL, "%s: %s", br_comm_kind_name(comm_kind), err);
+		rank = br_comm_rank(comm);
+		nranks = br_comm_size(comm);
+		if (rank == 0)
+			br_msg(2, "%d ranks, collectives over %s%s", nranks, br_comm_kind_name(comm_kind),
+			       sync_bn ? ", synchronised BatchNorm" : "");
+	} else if (sync_bn) {
+		br_msg(2, "--sync-bn: one process, nothing to synchronise");
+	}
+	sh.nranks = nsh.nranks = nranks;
+	sh.rank = nsh.rank = rank;
 	m = r2u_new_variant(ctx, base, &var, seed, err, sizeof err);
 	if (m == NULL)
 		br_die(NULL, "%s", err);
@@ -471,8 +680,18 @@ int main(int argc, char **argv)
 		br_die(init, "%s", r2u_error(m));
 	if (resume != NULL && r2u_load(m, resume, &st) < 0)
 		br_die(resume, "%s", r2u_error(m));
-	if (resume != NULL && bestpath != NULL && st.best >= 0 && access(bestpath, F_OK) != 0)
+	if (resume != NULL && bestpath != NULL && st.best >= 0 && access(bestpath, F_OK) != 0 && rank == 0)
 		br_warn(bestpath, "not there: written at the next epoch better than the best Dice so far (%.4f)", st.best);
+	if (comm != NULL && r2u_set_split(m, comm_sum, comm, sync_bn) < 0)
+		br_die(NULL, "%s", r2u_error(m));
+	if (comm != NULL) { /* a run over ranks says so; one process writes what it always wrote */
+		snprintf(ranks_buf, sizeof ranks_buf, "%d", nranks);
+		comm_kv[0] = "ranks";
+		comm_kv[1] = ranks_buf;
+		comm_kv[2] = "sync_bn";
+		comm_kv[3] = sync_bn ? "1" : "0";
+		comm_kv[4] = NULL;
+	}
 	run_meta(kv, best_buf, best_epoch, NULL);
 
 	if (r2u_data_load(&data, tr.img, tr.lab, tr.n, err, sizeof err) < 0)
@@ -500,7 +719,7 @@ int main(int argc, char **argv)
 		if (xb[k] == NULL || lb[k] == NULL)
 			br_die(NULL, "cannot allocate batch buffers: %s", br_ctx_error(ctx));
 	}
-	if (logpath != NULL) {
+	if (logpath != NULL && rank == 0) {
 		int fresh = resume == NULL || access(logpath, F_OK) != 0;
 		logf = fopen(logpath, fresh ? "w" : "a");
 		if (logf == NULL)
@@ -525,26 +744,32 @@ int main(int argc, char **argv)
 		n_epoch = r2u_epoch_order(&data, order, st.rng, det, keep_empty, flip, seed, epoch);
 		pos = (size_t)st.pos; /* > 0 only when resuming inside this epoch */
 		if (steps_total == 0 && st.step == step0) /* the steps left, for the time left */
-			steps_total = (double)(epochs - epoch - 1) * ((n_epoch + batch - 1) / batch) +
-				      (double)((n_epoch - pos + batch - 1) / batch);
+			steps_total = (double)(epochs - epoch - 1) * ((n_epoch + batch * nranks - 1) / (batch * nranks)) +
+				      (double)((n_epoch - pos + batch * nranks - 1) / (batch * nranks));
 		st.pos = 0;
-		nb = r2u_batch_len(&data, order + pos, n_epoch - pos, (int)batch);
+		nb = next_step(&data, order, pos, n_epoch, batch, &sh);
+		pos += sh.skip;
 		if (nb > 0)
-			r2u_batch(&data, order + pos, nb, xb[cur], lb[cur]);
+			r2u_batch(&data, order + pos + sh.off, sh.n, xb[cur], lb[cur]);
 		while (nb > 0) {
-			const r2u_case *cs = &data.cases[order[pos].c];
-			int bh = (int)cs->img->dim[1], bw = (int)cs->img->dim[0], next_nb;
+			const r2u_case *cs = &data.cases[order[pos + sh.off].c];
+			int bh = (int)cs->img->dim[1], bw = (int)cs->img->dim[0], next_nb, stop_now;
 			double t0 = br_now(), rate;
 			size_t bad_p = 0, bad_g = 0;
 
 			/* the step runs (asynchronously on a GPU) while the next batch is assembled */
 			if (r2u_zero_grad(m) < 0 ||
-			    r2u_forward(m, xb[cur], nb, bh, bw, 1, (float)dropout, step_seed(seed, st.step)) < 0 ||
-			    r2u_backward(m, lb[cur], (float)lambda) < 0 || r2u_adam(m, lr_e, (int)(st.step + 1)) < 0)
+			    r2u_forward(m, xb[cur], sh.n, bh, bw, 1, (float)dropout, step_seed(seed, st.step, rank)) < 0 ||
+			    r2u_backward(m, lb[cur], (float)lambda) < 0)
 				br_die(NULL, "step %" PRId64 ": %s", st.step + 1, r2u_error(m));
-			next_nb = r2u_batch_len(&data, order + pos + nb, n_epoch - pos - nb, (int)batch);
+			next_nb = next_step(&data, order, pos + nb, n_epoch, batch, &nsh);
 			if (next_nb > 0)
-				r2u_batch(&data, order + pos + nb, next_nb, xb[cur ^ 1], lb[cur ^ 1]);
+				r2u_batch(&data, order + pos + nb + nsh.skip + nsh.off, nsh.n, xb[cur ^ 1], lb[cur ^ 1]);
+			stop_now = comm != NULL ? all_reduce_step(m, comm, sync_bn, st.step + 1, stop_signal) : stop_signal;
+			if (r2u_adam(m, lr_e, (int)(st.step + 1)) < 0)
+				br_die(NULL, "step %" PRId64 ": %s", st.step + 1, r2u_error(m));
+			if (br_opt.verbose >= 3)
+				print_shard(order + pos + sh.off, sh.n, epoch, st.step + 1, rank);
 			if (r2u_losses(m, loss) < 0)
 				br_die(NULL, "step %" PRId64 ": %s", st.step + 1, r2u_error(m));
 			if (!isfinite(loss[0]) || r2u_check_finite(m, &bad_p, &bad_g) < 0 || bad_p > 0) {
@@ -554,6 +779,8 @@ int main(int argc, char **argv)
 			}
 			st.step++;
 			pos += (size_t)nb;
+			if (next_nb == 0)
+				pos = n_epoch; /* a tail too short for the ranks is skipped */
 			rate = nb / (br_now() - t0);
 			steps_total -= 1;
 			ep_loss += loss[0];
@@ -564,11 +791,11 @@ int main(int argc, char **argv)
 				fprintf(logf, "%" PRId64 "\t%" PRId64 "\t%.6g\t%.6f\t%.6f\t%.6f\t%.6f\t%.6f\t%.1f\t", epoch + 1,
 					st.step, lr_e, loss[0], loss[1], loss[2], loss[3], loss[4], rate);
 			if (pos >= n_epoch && vallist != NULL) {
-				vd = validate(m, &val, (int)batch);
+				vd = comm != NULL ? validate_split(m, &val, (int)batch, comm) : validate(m, &val, (int)batch);
 				if (vd > st.best) {
 					st.best = vd;
 					best_epoch = epoch + 1;
-					if (bestpath != NULL) {
+					if (bestpath != NULL && rank == 0) {
 						/* the weights of this epoch: a checkpoint for r2u-infer (no training state) */
 						const char *extra[] = {"val_dice", dice_buf, "step", step_buf, NULL};
 						snprintf(dice_buf, sizeof dice_buf, "%.17g", vd);
@@ -600,7 +827,9 @@ int main(int argc, char **argv)
 			run_meta(kv, best_buf, best_epoch, NULL);
 			cur ^= 1;
 			nb = next_nb;
-			if (stop_signal || (max_steps > 0 && st.step >= max_steps) ||
+			pos += nsh.skip;
+			sh = nsh;
+			if (stop_now || (max_steps > 0 && st.step >= max_steps) ||
 			    (ckpt_every > 0 && st.step % ckpt_every == 0)) {
 				r2u_state save = st;
 				/* a checkpoint inside an epoch replays it from its start */
@@ -612,11 +841,14 @@ int main(int argc, char **argv)
 					save.epoch = epoch + 1;
 					save.pos = 0;
 				}
-				if (r2u_save(m, out, &save, kv) < 0)
+				if (save_ckpt(m, comm, out, &save, kv) < 0)
 					br_die(out, "%s (the previous checkpoint is intact)", r2u_error(m));
-				if (stop_signal) {
-					br_msg(1, "interrupted at step %" PRId64 ": resumable checkpoint in %s", st.step, out);
-					rc = 128 + stop_signal;
+				if (stop_now) {
+					br_progress_end();
+					if (rank == 0)
+						br_msg(1, "interrupted at step %" PRId64 ": resumable checkpoint in %s", st.step,
+						       out);
+					rc = 128 + stop_now;
 					goto done;
 				}
 				if (max_steps > 0 && st.step >= max_steps) {
@@ -626,15 +858,15 @@ int main(int argc, char **argv)
 				}
 			}
 		}
-		if (vd >= 0)
+		if (vd >= 0 && rank == 0)
 			br_msg(2, "epoch %" PRId64 ": whole-tumour Dice %.4f on %d held-out cases", epoch + 1, vd, val.ncases);
 		st.epoch = epoch + 1;
 		st.pos = 0;
-		if (r2u_save(m, out, &st, kv) < 0)
+		if (save_ckpt(m, comm, out, &st, kv) < 0)
 			br_die(out, "%s (the previous checkpoint is intact)", r2u_error(m));
 	}
 	br_progress_end();
-	if (st.step == step0 && r2u_save(m, out, &st, kv) < 0)
+	if (st.step == step0 && save_ckpt(m, comm, out, &st, kv) < 0)
 		br_die(out, "%s", r2u_error(m));
 	br_msg(2, "%" PRId64 " steps in %.1f s", st.step - step0, br_now() - t_start);
 	if (best_epoch > 0)
@@ -656,6 +888,7 @@ done:
 		br_host_free(ctx, xb[k]);
 		br_host_free(ctx, lb[k]);
 	}
+	br_comm_free(comm);
 	br_ctx_free(ctx);
 	return rc;
 }

@@ -260,3 +260,190 @@ int cu_bn_relu_backward(br_ctx *ctx, br_tensor *dx, float *dgamma, float *dbeta,
 		return bn_bwd_t<bf16>(ctx, dx, dgamma, dbeta, da, x, mean, var, gamma, beta, eps, accum);
 	return bn_bwd_t<float>(ctx, dx, dgamma, dbeta, da, x, mean, var, gamma, beta, eps, accum);
 }
+
+/* ---- a batch split across processes (sync-BN) ---------------------------------------------------
+ *
+ * Plain per-channel sums in double (no shift: the parts must add up), the
+ * statistics from the sums of the whole batch, and the backward in two
+ * steps around the addition of its two per-channel sums. */
+
+template <class T> struct bn_raw_f {
+	const T *x; /* (P,C) */
+	int C;
+	__device__ void operator()(int, long long p, int c, double *acc) const
+	{
+		const double v = (double)cu_ld(x, p * C + c);
+		acc[0] += v;
+		acc[1] += v * v;
+	}
+};
+
+__global__ void k_bn_sums_fin(double *d_sums, const double *d_part, int splits, int C)
+/* d_sums: (C,2)  d_part: (1, splits, C, 2) */
+{
+	CU_WARP_LOOP(ci, C)
+	{
+		const int c = (int)ci;
+		const double s1 = cu_red_sum(d_part, 0, splits, C, 2, c, 0);
+		const double s2 = cu_red_sum(d_part, 0, splits, C, 2, c, 1);
+		if (CU_LANE0) {
+			d_sums[2 * c] = s1;
+			d_sums[2 * c + 1] = s2;
+		}
+	}
+}
+
+template <class T> static int bn_sums_t(br_ctx *ctx, double *sums, const br_tensor *x)
+{
+	cudaStream_t st = cu_stream(ctx);
+	const int C = x->c;
+	const long long M = (long long)x->n * x->h * x->w;
+	cu_red_geom g = cu_red_plan(M, C, 1, 1);
+	double *d_part = (double *)cu_slot_get(ctx, SLOT_RED, cu_red_bytes(g, 2));
+
+	if (d_part == NULL)
+		return -1;
+	CU_CHECK(ctx, (cu_launch_reduce<2, 1>(d_part, g, bn_raw_f<T>{static_cast<const T *>(x->data), C}, st)));
+	k_bn_sums_fin<<<cu_warp_blocks(C), CU_THREADS, 0, st>>>(sums, d_part, g.splits, C);
+	CU_CHECK(ctx, cudaGetLastError());
+	return 0;
+}
+
+int cu_bn_sums(br_ctx *ctx, double *sums, const br_tensor *x)
+{
+	if (cu_p(ctx)->bf16)
+		return bn_sums_t<bf16>(ctx, sums, x);
+	return bn_sums_t<float>(ctx, sums, x);
+}
+
+__global__ void k_bn_stats_from_sums(float *d_mean, float *d_var, float *d_scale, float *d_shift, float *d_rmean,
+				     float *d_rvar, const double *d_sums, double count, const float *d_gamma,
+				     const float *d_beta, int C, float eps, float momentum)
+/* d_sums: (C,2); the others (C) or NULL (scale with shift, rmean with rvar) */
+{
+	const int c = blockIdx.x * blockDim.x + threadIdx.x;
+	if (c >= C)
+		return;
+	const double mu = d_sums[2 * c] / count;
+	double var = d_sums[2 * c + 1] / count - mu * mu;
+	if (var < 0.0)
+		var = 0.0;
+	const float mean = (float)mu, v = (float)var;
+	if (d_mean != NULL)
+		d_mean[c] = mean;
+	if (d_var != NULL)
+		d_var[c] = v;
+	if (d_scale != NULL)
+		bn_fold(d_gamma[c], d_beta[c], mean, v, eps, &d_scale[c], &d_shift[c]);
+	if (d_rmean != NULL) {
+		d_rmean[c] = (float)((1.0 - momentum) * d_rmean[c] + (double)momentum * mu);
+		d_rvar[c] = (float)((1.0 - momentum) * d_rvar[c] + (double)momentum * var * count / (count - 1.0));
+	}
+}
+
+int cu_bn_stats_from_sums(br_ctx *ctx, float *mean, float *var, float *scale, float *shift, float *rmean, float *rvar,
+			  const double *sums, double count, const float *gamma, const float *beta, int c, float eps,
+			  float momentum)
+{
+	k_bn_stats_from_sums<<<(c + 127) / 128, 128, 0, cu_stream(ctx)>>>(mean, var, scale, shift, rmean, rvar, sums,
+									   count, gamma, beta, c, eps, momentum);
+	CU_CHECK(ctx, cudaGetLastError());
+	return 0;
+}
+
+__global__ void k_bn_bwd_sums_fin(double *d_sums, float *d_dgamma, float *d_dbeta, const double *d_part,
+				  const float *d_var, int splits, int C, float eps)
+/* d_sums: (C,2)  d_dgamma, d_dbeta: (C) added or NULL  d_part: (1, splits, C, 2)  d_var: (C) */
+{
+	CU_WARP_LOOP(ci, C)
+	{
+		const int c = (int)ci;
+		const double sg = cu_red_sum(d_part, 0, splits, C, 2, c, 0);
+		const double sgx = cu_red_sum(d_part, 0, splits, C, 2, c, 1);
+		if (!CU_LANE0)
+			continue;
+		d_sums[2 * c] = sg;
+		d_sums[2 * c + 1] = sgx;
+		if (d_dbeta != NULL)
+			d_dbeta[c] += (float)sg;
+		if (d_dgamma != NULL)
+			d_dgamma[c] += (float)(sgx / sqrt((double)d_var[c] + (double)eps));
+	}
+}
+
+template <class T>
+static int bn_bwd_sums_t(br_ctx *ctx, double *sums, float *dgamma, float *dbeta, const br_tensor *da, const br_tensor *x,
+			 const float *mean, const float *var, const float *gamma, const float *beta, float eps)
+{
+	cudaStream_t st = cu_stream(ctx);
+	const int C = x->c;
+	const long long M = (long long)x->n * x->h * x->w;
+	const T *d_da = static_cast<const T *>(da->data), *d_x = static_cast<const T *>(x->data);
+	cu_red_geom g = cu_red_plan(M, C, 1, 1);
+	double *d_part = (double *)cu_slot_get(ctx, SLOT_RED, cu_red_bytes(g, 2));
+	float *d_coef = (float *)cu_slot_get(ctx, SLOT_COEF, (size_t)C * BNC * sizeof(float));
+
+	if (d_part == NULL || d_coef == NULL)
+		return -1;
+	k_bn_bwd_prep<<<(C + 127) / 128, 128, 0, st>>>(d_coef, mean, var, gamma, beta, C, eps);
+	CU_CHECK(ctx, cudaGetLastError());
+	CU_CHECK(ctx, (cu_launch_reduce<2, 1>(d_part, g, bn_bwd_f<T, 1>{d_da, d_x, mean, d_coef, C}, st)));
+	k_bn_bwd_sums_fin<<<cu_warp_blocks(C), CU_THREADS, 0, st>>>(sums, dgamma, dbeta, d_part, var, g.splits, C, eps);
+	CU_CHECK(ctx, cudaGetLastError());
+	return 0;
+}
+
+int cu_bn_relu_backward_sums(br_ctx *ctx, double *sums, float *dgamma, float *dbeta, const br_tensor *da,
+			     const br_tensor *x, const float *mean, const float *var, const float *gamma,
+			     const float *beta, float eps)
+{
+	if (cu_p(ctx)->bf16)
+		return bn_bwd_sums_t<bf16>(ctx, sums, dgamma, dbeta, da, x, mean, var, gamma, beta, eps);
+	return bn_bwd_sums_t<float>(ctx, sums, dgamma, dbeta, da, x, mean, var, gamma, beta, eps);
+}
+
+__global__ void k_bn_bwd_from_sums(float *d_coef, const double *d_sums, const float *d_var, const float *d_gamma,
+				   int C, double count, float eps)
+/* d_coef: (C, BNC), scale and shift already folded  d_sums: (C,2)  d_var, d_gamma: (C) */
+{
+	const int c = blockIdx.x * blockDim.x + threadIdx.x;
+	if (c >= C)
+		return;
+	const double invstd = 1.0 / sqrt((double)d_var[c] + (double)eps);
+	const double gi = (double)d_gamma[c] * invstd;
+	d_coef[c * BNC + BN_K1] = (float)gi;
+	d_coef[c * BNC + BN_K2] = (float)(-gi * invstd * invstd * d_sums[2 * c + 1] / count);
+	d_coef[c * BNC + BN_K3] = (float)(-gi * d_sums[2 * c] / count);
+}
+
+template <class T>
+static int bn_bwd_from_sums_t(br_ctx *ctx, br_tensor *dx, const br_tensor *da, const br_tensor *x, const double *sums,
+			      double count, const float *mean, const float *var, const float *gamma, const float *beta,
+			      float eps, int accum)
+{
+	cudaStream_t st = cu_stream(ctx);
+	const int C = x->c;
+	const long long M = (long long)x->n * x->h * x->w;
+	float *d_coef = (float *)cu_slot_get(ctx, SLOT_COEF, (size_t)C * BNC * sizeof(float));
+
+	if (d_coef == NULL)
+		return -1;
+	k_bn_bwd_prep<<<(C + 127) / 128, 128, 0, st>>>(d_coef, mean, var, gamma, beta, C, eps);
+	CU_CHECK(ctx, cudaGetLastError());
+	k_bn_bwd_from_sums<<<(C + 127) / 128, 128, 0, st>>>(d_coef, sums, var, gamma, C, count, eps);
+	CU_CHECK(ctx, cudaGetLastError());
+	bn_bwd_op<T> op = {static_cast<T *>(dx->data), static_cast<const T *>(da->data), static_cast<const T *>(x->data),
+			   mean, d_coef, C, accum};
+	const void *eptrs[3] = {dx->data, da->data, x->data};
+	CU_CHECK(ctx, cu_launch_map<T>(op, M * C, C, eptrs, 3, st));
+	return 0;
+}
+
+int cu_bn_relu_backward_from_sums(br_ctx *ctx, br_tensor *dx, const br_tensor *da, const br_tensor *x,
+				  const double *sums, double count, const float *mean, const float *var,
+				  const float *gamma, const float *beta, float eps, int accum)
+{
+	if (cu_p(ctx)->bf16)
+		return bn_bwd_from_sums_t<bf16>(ctx, dx, da, x, sums, count, mean, var, gamma, beta, eps, accum);
+	return bn_bwd_from_sums_t<float>(ctx, dx, da, x, sums, count, mean, var, gamma, beta, eps, accum);
+}

@@ -165,6 +165,29 @@ int br_bn_relu_backward(br_ctx *ctx, br_tensor *dx, float *dgamma, float *dbeta,
 			const br_tensor *x, const float *mean, const float *var, const float *gamma,
 			const float *beta, float eps, int accum);
 
+/* The same statistics for a batch split across processes (sync-BN): each
+ * part computes its sums, the caller adds them up over the parts (in a
+ * fixed order), and every part finishes from the totals.
+ * sums: (C,2) double in backend memory, written: sum x, sum x^2 per channel. */
+int br_bn_sums(br_ctx *ctx, double *sums, const br_tensor *x);
+/* mean, var, scale, shift, rmean, rvar as br_bn_train_stats writes them, from
+ * sums of count values per channel over the whole batch (count >= 2 when
+ * rvar is not NULL).  sums: (C,2) double in backend memory; the others (C). */
+int br_bn_stats_from_sums(br_ctx *ctx, float *mean, float *var, float *scale, float *shift, float *rmean,
+			  float *rvar, const double *sums, double count, const float *gamma, const float *beta,
+			  int c, float eps, float momentum);
+/* Backward of relu(bn(x)) with statistics of a split batch, in two steps.
+ * sums: (C,2) double, written: sum g, sum g (x - mean) over this part, g =
+ * da * relu mask; dgamma, dbeta: (C) added from this part's sums (or NULL). */
+int br_bn_relu_backward_sums(br_ctx *ctx, double *sums, float *dgamma, float *dbeta, const br_tensor *da,
+			     const br_tensor *x, const float *mean, const float *var, const float *gamma,
+			     const float *beta, float eps);
+/* dx written/added (accum) from sums over the whole batch of count values
+ * per channel (as br_bn_relu_backward_sums writes them, added up). */
+int br_bn_relu_backward_from_sums(br_ctx *ctx, br_tensor *dx, const br_tensor *da, const br_tensor *x,
+				  const double *sums, double count, const float *mean, const float *var,
+				  const float *gamma, const float *beta, float eps, int accum);
+
 /* ---- elementwise and shape ops ------------------------------------------------ */
 
 /* dx (+)= da * (x > 0)   (backward of relu(x) when a relu output was consumed) */
@@ -248,6 +271,16 @@ BR_RNG_FN float br_dropout_uniform(uint64_t seed, uint64_t i)
  * float in backend memory) and dlogit = weight * dL/dlogit (written). */
 int br_loss_bce_dice(br_ctx *ctx, float *loss, br_tensor *dlogit, const br_tensor *logit,
 		     const uint8_t *labels, int target, float weight);
+
+/* The same loss over a batch split across processes, in two steps.
+ * sums: 4 double in backend memory, written for this part: sum of the BCE
+ * terms, sum(p t), sum(p p), sum(t t). */
+int br_loss_sums(br_ctx *ctx, double *sums, const br_tensor *logit, const uint8_t *labels, int target);
+/* loss[0] (or NULL) and dlogit (written) from sums over the whole batch of
+ * count pixels (the parts' br_loss_sums added up): dlogit is this part's
+ * share of the gradient of the whole batch's loss, times weight. */
+int br_loss_from_sums(br_ctx *ctx, float *loss, br_tensor *dlogit, const br_tensor *logit, const uint8_t *labels,
+		      const double *sums, double count, int target, float weight);
 
 /* Adam (PyTorch's form, no weight decay) on n parameters; t >= 1 is the
  * step number after this update:

@@ -325,6 +325,7 @@ void r2u_free(r2u *m)
 	br_free(m->ctx, m->adam_m);
 	br_free(m->ctx, m->adam_v);
 	br_free(m->ctx, m->loss);
+	r2u_split_free(m);
 	free(m);
 }
 
@@ -601,7 +602,10 @@ static int stage_forward(r2u *m, struct stage *s, const br_tensor *x, int tr, fl
 	br_tensor *ya = s->attention ? &s->ya : &s->y;
 	int n = x->n, c = s->c;
 
-	if (tr) {
+	if (tr && m->sync_bn) {
+		if (r2u_split_bn_stats(m, &s->bn1, x, BN_EPS, BN_MOMENTUM) < 0)
+			return -1;
+	} else if (tr) {
 		K(br_bn_train_stats(m->ctx, s->bn1.mean, s->bn1.var, s->bn1.scale, s->bn1.shift, P(s->bn1.rm),
 				    P(s->bn1.rv), x, P(s->bn1.w), P(s->bn1.b), BN_EPS, BN_MOMENTUM));
 	} else {
@@ -609,7 +613,10 @@ static int stage_forward(r2u *m, struct stage *s, const br_tensor *x, int tr, fl
 				   P(s->bn1.b), s->cin, BN_EPS));
 	}
 	K(br_conv2d_forward(m->ctx, &s->r1, x, P(s->conv1_w), P(s->conv1_b), 3, &pre1));
-	if (tr) {
+	if (tr && m->sync_bn) {
+		if (r2u_split_bn_stats(m, &s->bn2, &s->r1, BN_EPS, BN_MOMENTUM) < 0)
+			return -1;
+	} else if (tr) {
 		K(br_bn_train_stats(m->ctx, s->bn2.mean, s->bn2.var, s->bn2.scale, s->bn2.shift, P(s->bn2.rm),
 				    P(s->bn2.rv), &s->r1, P(s->bn2.w), P(s->bn2.b), BN_EPS, BN_MOMENTUM));
 	} else {
@@ -732,6 +739,16 @@ int r2u_download(r2u *m, float *out, int probabilities)
 
 /* ---- backward ---- */
 
+/* backward of relu(bn(x)): the one-piece op, or the split-batch form (sync-BN) */
+static int bn_back(r2u *m, struct bnorm *bn, br_tensor *dx, const br_tensor *da, const br_tensor *x, int accum)
+{
+	if (m->sync_bn)
+		return r2u_split_bn_backward(m, bn, dx, da, x, BN_EPS, accum);
+	K(br_bn_relu_backward(m->ctx, dx, G(bn->w), G(bn->b), da, x, bn->mean, bn->var, P(bn->w), P(bn->b), BN_EPS,
+			      accum));
+	return 0;
+}
+
 /* dx: gradient of the stage input, written (NULL: not needed) */
 static int stage_backward(r2u *m, struct stage *s, br_tensor *dx, const br_tensor *x, const br_tensor *dout)
 {
@@ -764,16 +781,16 @@ static int stage_backward(r2u *m, struct stage *s, br_tensor *dx, const br_tenso
 	}
 	/* residual: y = proj(x) + conv2(relu(bn2(r1))) */
 	K(br_conv2d_backward(m->ctx, &s->dr1a, G(s->conv2_w), G(s->conv2_b), dy, &s->r1, P(s->conv2_w), 3, &pre2, 0));
-	K(br_bn_relu_backward(m->ctx, &s->dr1, G(s->bn2.w), G(s->bn2.b), &s->dr1a, &s->r1, s->bn2.mean, s->bn2.var,
-			      P(s->bn2.w), P(s->bn2.b), BN_EPS, 0));
+	if (bn_back(m, &s->bn2, &s->dr1, &s->dr1a, &s->r1, 0) < 0)
+		return -1;
 	K(br_conv2d_backward(m->ctx, &s->dxa, G(s->conv1_w), G(s->conv1_b), &s->dr1, x, P(s->conv1_w), 3, &pre1, 0));
 	if (s->proj_w >= 0) {
 		K(br_conv2d_backward(m->ctx, dx, G(s->proj_w), G(s->proj_b), dy, x, P(s->proj_w), 1, NULL, 0));
-		K(br_bn_relu_backward(m->ctx, dx, G(s->bn1.w), G(s->bn1.b), &s->dxa, x, s->bn1.mean, s->bn1.var,
-				      P(s->bn1.w), P(s->bn1.b), BN_EPS, dx != NULL));
+		if (bn_back(m, &s->bn1, dx, &s->dxa, x, dx != NULL) < 0)
+			return -1;
 	} else {
-		K(br_bn_relu_backward(m->ctx, dx, G(s->bn1.w), G(s->bn1.b), &s->dxa, x, s->bn1.mean, s->bn1.var,
-				      P(s->bn1.w), P(s->bn1.b), BN_EPS, 0));
+		if (bn_back(m, &s->bn1, dx, &s->dxa, x, 0) < 0)
+			return -1;
 		if (dx != NULL)
 			K(br_acc(m->ctx, dx, dy));
 	}
@@ -792,13 +809,18 @@ int r2u_backward(r2u *m, const uint8_t *labels, float lambda)
 		return r2u_fail(m, "backward without a training forward pass");
 	snprintf(m->where, sizeof m->where, "loss");
 	K(br_memcpy_h2d(m->ctx, m->labels, labels, npix));
-	for (k = 0; k < R2U_NHEAD; k++)
-		K(br_loss_bce_dice(m->ctx, m->loss + 1 + k, &m->dlogit[k], &m->logit[k], m->labels, head_target[k],
-				   k == R2U_WT ? 1.0f : lambda));
-	if (m->var.supervision == R2U_SUP_SINGLE)
-		for (k = 0; k < 2; k++)
-			K(br_loss_bce_dice(m->ctx, m->loss + 1 + R2U_NHEAD + k, &m->dside[k], &m->side[k], m->labels,
-					   BR_TARGET_WT, lambda));
+	if (m->split_sum != NULL) {
+		if (r2u_split_loss(m, head_target, lambda) < 0)
+			return -1;
+	} else {
+		for (k = 0; k < R2U_NHEAD; k++)
+			K(br_loss_bce_dice(m->ctx, m->loss + 1 + k, &m->dlogit[k], &m->logit[k], m->labels,
+					   head_target[k], k == R2U_WT ? 1.0f : lambda));
+		if (m->var.supervision == R2U_SUP_SINGLE)
+			for (k = 0; k < 2; k++)
+				K(br_loss_bce_dice(m->ctx, m->loss + 1 + R2U_NHEAD + k, &m->dside[k], &m->side[k],
+						   m->labels, BR_TARGET_WT, lambda));
+	}
 	m->lambda = lambda;
 	snprintf(m->where, sizeof m->where, "heads backward");
 	if (m->var.supervision != R2U_SUP_MULTI) {

@@ -127,6 +127,25 @@ int r2u_adam(r2u *m, float lr, int t);
 /* Non-finite values in the parameters or the gradients (synchronises). */
 int r2u_check_finite(r2u *m, size_t *bad_params, size_t *bad_grads);
 
+/* Data parallelism.  sum adds up n doubles (host memory) over every process
+ * of the run and leaves the same total in every process's sums; 0 or -1. */
+typedef int (*r2u_sum_fn)(void *arg, double *sums, size_t n);
+/* From now on the loss of a training step is the loss of the union of every
+ * process's slices: its sums (and, with sync_bn, the BatchNorm statistics and
+ * the per-channel sums of their backward) are added up with sum, and each
+ * process's gradient is its share of that loss's gradient (so that the sum of
+ * the processes' gradients is the whole batch's).  sum NULL: one process,
+ * the one-piece ops (the default). */
+int r2u_set_split(r2u *m, r2u_sum_fn sum, void *arg, int sync_bn);
+/* The flat buffers in backend memory, for all-reduce: the gradients of the
+ * trainable parameters (r2u_ntrainable floats) and the BatchNorm running
+ * statistics (*n floats). */
+float *r2u_grad_buffer(r2u *m);
+float *r2u_running_buffer(r2u *m, size_t *n);
+/* FNV-1a checksum of the parameters, running statistics and Adam moments
+ * (synchronises). */
+int r2u_checksum(r2u *m, uint64_t *sum);
+
 /* FLOPs of one slice's forward pass at h x w (multiply-adds x 2, convs only) of
  * the paper's network. */
 double r2u_flops(int base, int h, int w);

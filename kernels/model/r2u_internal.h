@@ -63,6 +63,12 @@ struct r2u {
 	br_tensor side[2], side_low[2], dside[2], dside_low[2];
 	int fwd_training;
 	float lambda;
+	/* data parallelism (r2u_split.c): sums added up over processes */
+	r2u_sum_fn split_sum;
+	void *split_arg;
+	int sync_bn;
+	double *dsum, *hsum; /* backend and host, nsum doubles each */
+	size_t nsum;
 };
 
 int r2u_fail(r2u *m, const char *fmt, ...)
@@ -74,6 +80,12 @@ int r2u_fail(r2u *m, const char *fmt, ...)
  * is allocated, so a checkpoint can be checked before the network is built. */
 void r2u_build_table(r2u *m);
 float *r2u_P(r2u *m, int i);
+/* r2u_split.c: the split-batch forms of BatchNorm and of the loss */
+int r2u_split_bn_stats(r2u *m, struct bnorm *bn, const br_tensor *x, float eps, float momentum);
+int r2u_split_bn_backward(r2u *m, struct bnorm *bn, br_tensor *dx, const br_tensor *da, const br_tensor *x, float eps,
+			  int accum);
+int r2u_split_loss(r2u *m, const int *targets, float lambda);
+void r2u_split_free(r2u *m);
 float *r2u_G(r2u *m, int i);
 
 #endif /* BR_R2U_INTERNAL_H */

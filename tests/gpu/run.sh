@@ -200,6 +200,47 @@ for p in bf16 tf32; do
 		BraTS20_Training_009.nrrd >/dev/null 2>"$W/t.log"
 	note "r2u-infer $p, 3 cases incl. start-up and I/O: $(grep 'slices in' "$W/t.log" | sed 's/^r2u-infer: //')"
 done
+
+# 7b. data parallelism on this GPU: the NCCL path with one rank, and two MPI
+#     ranks sharing the GPU through the mpi kind (NCCL refuses two ranks on
+#     one GPU); the same equalities as tests/mpi/t_mpi.sh on the CPU.  The
+#     split-batch loss and BatchNorm add the same float32 terms in another
+#     order (in double), so the losses of 10 steps equal section 4's one
+#     process with --batch 8 to 1e-4 relative (fp32).
+if command -v mpirun >/dev/null 2>&1 && ldd "$BINDIR/r2u-train" 2>/dev/null | grep -q libmpi && [ "$G" = cuda ]; then
+	[ "$(id -u)" -eq 0 ] && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+	D10="--deterministic --no-flip --dropout 0 --width 16 --steps 10 --lr 1e-4 --keep-empty 0.2 --precision fp32"
+	MPIRUN="timeout 300 mpirun --oversubscribe"
+	cmp_loss() { # ranks.tsv: its 10 losses against the first 10 of gpu.tsv
+		"$PYTHON" - "$W/gpu.tsv" "$1" >>"$SUM" 2>&1 <<'PY'
+import sys
+a = [l.split("\t") for l in open(sys.argv[1]).read().splitlines()[1:11]]
+b = [l.split("\t") for l in open(sys.argv[2]).read().splitlines()[1:]]
+worst = max(abs(float(x[3]) - float(y[3])) / float(x[3]) for x, y in zip(a, b))
+print("# %s: 10 losses against one process, worst relative difference %.2e" % (sys.argv[2].split("/")[-1], worst))
+sys.exit(0 if len(b) == 10 and worst <= 1e-4 else 1)
+PY
+	}
+	if $MPIRUN -np 1 r2u-train -q -d $G --comm nccl $D10 --batch 8 --checkpoint-every 1 --log "$W/nccl1.tsv" \
+		-o "$W/nccl1.st" $PAIRS >>"$LOG" 2>&1 && cmp_loss "$W/nccl1.tsv"; then
+		ok "NCCL, one rank: 10 steps equal one process's (split loss and gradient all-reduce on the GPU)"
+	else notok "NCCL, one rank (see tests.log)"; fi
+	rm -f "$W"/mpi2.*.err
+	if $MPIRUN -np 2 env W="$W" sh -c 'exec "$0" "$@" 2>"$W/mpi2.$OMPI_COMM_WORLD_RANK.err"' "$(command -v r2u-train)" -v -v \
+		-d $G --comm mpi --sync-bn $D10 --batch 4 --checkpoint-every 1 --log "$W/mpi2.tsv" -o "$W/mpi2.st" $PAIRS \
+		>>"$LOG" 2>&1 && cmp_loss "$W/mpi2.tsv" && "$PYTHON" - "$W"/mpi2.0.err "$W"/mpi2.1.err >>"$SUM" 2>&1 <<'PY'
+import re, sys
+sums = [[m.group(1) for m in (re.search(r"step \d+ checksum ([0-9a-f]{16})$", l.strip()) for l in open(p)) if m] for p in sys.argv[1:]]
+print("# 2 ranks on one GPU: %d and %d checksums" % (len(sums[0]), len(sums[1])))
+sys.exit(0 if len(sums[0]) >= 10 and sums[0] == sums[1] else 1)  # every step, and epoch ends
+PY
+	then
+		ok "two MPI ranks on one GPU, --sync-bn, 2 x 4 slices: parameters identical after every step, losses = one process with 8"
+	else notok "two MPI ranks on one GPU (see tests.log)"; fi
+	stamp "data parallelism done"
+else
+	note "data parallelism: skipped (needs mpirun and r2u-train built with MPI)"
+fi
 cd "$TOP" || exit 1
 
 # 8. benchmarks against PyTorch on this GPU

@@ -483,6 +483,135 @@ static void test_bn(int N, int C, int H, int W)
 	f2_free(&gamma), f2_free(&beta), f2_free(&dg), f2_free(&dbt);
 }
 
+/* ---- the split-batch ops (data parallelism): sums in double, and what is finished from them ---- */
+
+/* d[s]: n doubles on side s; compared as float, CPU the reference */
+static void check_sums(const char *what, double *const d[2], size_t n, double terms)
+{
+	double *h = xmalloc(2 * n * sizeof *h);
+	float *f = xmalloc(2 * n * sizeof *f);
+
+	for (int s = 0; s < 2; s++)
+		if (br_memcpy_d2h(CX[s], h + s * n, d[s], n * sizeof *h) < 0)
+			die_ctx(s, "br_memcpy_d2h");
+	for (size_t i = 0; i < 2 * n; i++)
+		f[i] = (float)h[i];
+	compare(what, f, f + n, n, terms);
+	free(h);
+	free(f);
+}
+
+/* both sides get side 0's sums, so that the finishing ops see the same input */
+static void share_sums(double *const d[2], size_t n)
+{
+	double *h = xmalloc(n * sizeof *h);
+
+	if (br_memcpy_d2h(CX[0], h, d[0], n * sizeof *h) < 0 || br_memcpy_h2d(CX[1], d[1], h, n * sizeof *h) < 0)
+		die_ctx(1, "sums");
+	free(h);
+}
+
+static void test_split(int N, int C, int H, int W)
+{
+	static const uint8_t labs[4] = {0, 1, 2, 4};
+	T2 x = t2_new(N, C, H, W), da = t2_new(N, C, H, W), dx = t2_new(N, C, H, W);
+	T2 z = t2_new(N, 1, H, W), dz = t2_new(N, 1, H, W);
+	F2 mean = f2_new(C), var = f2_new(C), scale = f2_new(C), shift = f2_new(C), rmean = f2_new(C),
+	   rvar = f2_new(C), gamma = f2_new(C), beta = f2_new(C), dg = f2_new(C), dbt = f2_new(C), loss = f2_new(1);
+	const double M = (double)N * H * W;
+	size_t m = (size_t)N * H * W;
+	uint8_t *lh = xmalloc(m), *lab[2];
+	double *ds[2];
+
+	set_shape("(%d,%d,%d,%d)", N, C, H, W);
+	for (int s = 0; s < 2; s++) {
+		ds[s] = br_malloc(CX[s], (2 * (size_t)C + 16) * sizeof(double));
+		lab[s] = br_malloc(CX[s], m);
+		if (ds[s] == NULL || lab[s] == NULL)
+			die_ctx(s, "br_malloc");
+	}
+	for (size_t i = 0; i < x.n; i++) {
+		x.h[i] = rnd(-1, 1) * 1.5f + 0.7f;
+		if (prec == BR_PREC_BF16)
+			x.h[i] = q_bf16(x.h[i]);
+	}
+	t2_upload(&x);
+	f2_rand(&gamma, 0.5f, 1.5f);
+	f2_rand(&beta, -0.5f, 0.5f);
+	f2_rand(&rmean, -0.2f, 0.2f);
+	f2_rand(&rvar, 0.5f, 1.5f);
+	RUN2(br_bn_sums(CS, ds[side], TS(x)));
+	if (run_ok)
+		check_sums("bn_sums", ds, 2 * (size_t)C, M);
+	share_sums(ds, 2 * (size_t)C);
+	f2_poison(&mean), f2_poison(&var), f2_poison(&scale), f2_poison(&shift);
+	RUN2(br_bn_stats_from_sums(CS, FS(mean), FS(var), FS(scale), FS(shift), FS(rmean), FS(rvar), ds[side], M,
+				   FS(gamma), FS(beta), C, 1e-5f, 0.1f));
+	if (run_ok) {
+		check_f("bn_stats_from_sums mean", &mean, 1);
+		check_f("bn_stats_from_sums var", &var, 1);
+		check_f("bn_stats_from_sums scale", &scale, 1);
+		check_f("bn_stats_from_sums shift", &shift, 1);
+		check_f("bn_stats_from_sums rmean", &rmean, 1);
+		check_f("bn_stats_from_sums rvar", &rvar, 1);
+	}
+	if (br_memcpy_d2h(CX[0], mean.h, mean.p[0], C * sizeof(float)) < 0 ||
+	    br_memcpy_d2h(CX[0], var.h, var.p[0], C * sizeof(float)) < 0)
+		die_ctx(0, "br_memcpy_d2h");
+	f2_upload(&mean);
+	f2_upload(&var);
+	t2_rand(&da, -1, 1);
+	f2_rand(&dg, -1, 1);
+	f2_rand(&dbt, -1, 1);
+	RUN2(br_bn_relu_backward_sums(CS, ds[side], FS(dg), FS(dbt), TS(da), TS(x), FS(mean), FS(var), FS(gamma),
+				      FS(beta), 1e-5f));
+	if (run_ok) {
+		check_sums("bn_relu_backward_sums", ds, 2 * (size_t)C, M);
+		check_f("bn_relu_backward_sums dgamma", &dg, M);
+		check_f("bn_relu_backward_sums dbeta", &dbt, M);
+	}
+	share_sums(ds, 2 * (size_t)C);
+	for (int accum = 0; accum < 2; accum++) {
+		if (accum)
+			t2_rand(&dx, -1, 1);
+		else
+			t2_poison(&dx);
+		RUN2(br_bn_relu_backward_from_sums(CS, TS(dx), TS(da), TS(x), ds[side], M, FS(mean), FS(var), FS(gamma),
+						   FS(beta), 1e-5f, accum));
+		if (run_ok)
+			check_t(accum ? "bn_relu_backward_from_sums dx accum" : "bn_relu_backward_from_sums dx", &dx, 1);
+	}
+	/* the loss in two steps */
+	for (size_t i = 0; i < m; i++)
+		lh[i] = labs[(int)(unif() * 4) & 3];
+	for (int s = 0; s < 2; s++)
+		if (br_memcpy_h2d(CX[s], lab[s], lh, m) < 0)
+			die_ctx(s, "labels");
+	t2_rand(&z, -4, 4);
+	for (int target = BR_TARGET_WT; target <= BR_TARGET_ET; target++) {
+		set_shape("(%d,1,%d,%d) target %d", N, H, W, target);
+		RUN2(br_loss_sums(CS, ds[side], TS(z), lab[side], target));
+		if (run_ok)
+			check_sums("loss_sums", ds, 4, M);
+		share_sums(ds, 4);
+		f2_poison(&loss);
+		t2_poison(&dz);
+		RUN2(br_loss_from_sums(CS, FS(loss), TS(dz), TS(z), lab[side], ds[side], 2 * M, target, 0.75f));
+		if (run_ok) {
+			check_f("loss_from_sums loss", &loss, 1);
+			check_t("loss_from_sums dlogit", &dz, 1);
+		}
+	}
+	for (int s = 0; s < 2; s++) {
+		br_free(CX[s], ds[s]);
+		br_free(CX[s], lab[s]);
+	}
+	free(lh);
+	t2_free(&x), t2_free(&da), t2_free(&dx), t2_free(&z), t2_free(&dz);
+	f2_free(&mean), f2_free(&var), f2_free(&scale), f2_free(&shift), f2_free(&rmean), f2_free(&rvar);
+	f2_free(&gamma), f2_free(&beta), f2_free(&dg), f2_free(&dbt), f2_free(&loss);
+}
+
 /* the same op twice on the GPU gives bit-identical results */
 static void test_determinism(int N, int C, int H, int W)
 {
@@ -961,6 +1090,8 @@ static void run_all(int big)
 	if (big)
 		test_bn(4, 4, 176, 144);
 	test_determinism(2, 32, 88, 72);
+	test_split(3, 5, 6, 10);
+	test_split(2, 32, 44, 36);
 
 	test_eltwise(3, 5, 6, 10);
 	test_eltwise(2, 32, 44, 36);
