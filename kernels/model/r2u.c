@@ -34,13 +34,6 @@ int r2u_fail(r2u *m, const char *fmt, ...)
 	return -1;
 }
 
-/* a failing kernel call: its reason, with where in the network */
-#define K(call)                                                                          \
-	do {                                                                             \
-		if ((call) < 0)                                                          \
-			return r2u_fail(m, "%s: %s", m->where, br_ctx_error(m->ctx));    \
-	} while (0)
-
 const char *r2u_error(const r2u *m) { return m->err; }
 br_ctx *r2u_ctx(const r2u *m) { return m->ctx; }
 int r2u_base(const r2u *m) { return m->base; }
@@ -199,8 +192,9 @@ const r2u_variant *r2u_variant_of(const r2u *m) { return &m->var; }
 
 float *r2u_P(r2u *m, int i) { return (m->p[i].running ? m->run : m->params) + m->p[i].off; }
 float *r2u_G(r2u *m, int i) { return m->grads + m->p[i].off; }
-#define P(i) r2u_P(m, (i))
-#define G(i) r2u_G(m, (i))
+/* a parameter (or running statistic) and its gradient, by index in m->p */
+#define PARAM(i) r2u_P(m, (i))
+#define GRAD(i) r2u_G(m, (i))
 
 /* splitmix64 stream for initialisation */
 static double uniform(uint64_t *s) { return br_unit_double(br_splitmix64(s)); }
@@ -331,14 +325,14 @@ void r2u_free(r2u *m)
 
 int r2u_param_get(r2u *m, int i, float *host)
 {
-	if (br_memcpy_d2h(m->ctx, host, P(i), m->p[i].numel * sizeof(float)) < 0)
+	if (br_memcpy_d2h(m->ctx, host, PARAM(i), m->p[i].numel * sizeof(float)) < 0)
 		return r2u_fail(m, "%s: %s", m->p[i].name, br_ctx_error(m->ctx));
 	return 0;
 }
 
 int r2u_param_set(r2u *m, int i, const float *host)
 {
-	if (br_memcpy_h2d(m->ctx, P(i), host, m->p[i].numel * sizeof(float)) < 0 || br_sync(m->ctx) < 0)
+	if (br_memcpy_h2d(m->ctx, PARAM(i), host, m->p[i].numel * sizeof(float)) < 0 || br_sync(m->ctx) < 0)
 		return r2u_fail(m, "%s: %s", m->p[i].name, br_ctx_error(m->ctx));
 	return 0;
 }
@@ -347,7 +341,7 @@ int r2u_grad_get(r2u *m, int i, float *host)
 {
 	if (m->p[i].running)
 		return r2u_fail(m, "%s has no gradient", m->p[i].name);
-	if (br_memcpy_d2h(m->ctx, host, G(i), m->p[i].numel * sizeof(float)) < 0)
+	if (br_memcpy_d2h(m->ctx, host, GRAD(i), m->p[i].numel * sizeof(float)) < 0)
 		return r2u_fail(m, "%s: %s", m->p[i].name, br_ctx_error(m->ctx));
 	return 0;
 }
@@ -434,12 +428,12 @@ static void plan_stage(r2u *m, struct stage *s, int n, int h, int w, int tr)
 		place(m, &s->dr1, n, c, h, w, S_DR1);
 		place(m, &s->dxa, n, s->cin, h, w, S_DXA);
 		if (s->se) {
-			place_vec(m, &s->dvec[0], (size_t)n * c); /* dsd */
-			place_vec(m, &s->dvec[1], (size_t)n * c); /* ds */
-			place_vec(m, &s->dvec[2], (size_t)n * c); /* dq */
-			place_vec(m, &s->dvec[3], (size_t)n * (c / 8)); /* dhr */
-			place_vec(m, &s->dvec[4], (size_t)n * (c / 8)); /* dh */
-			place_vec(m, &s->dvec[5], (size_t)n * c); /* dz */
+			place_vec(m, &s->dsd, (size_t)n * c);
+			place_vec(m, &s->ds, (size_t)n * c);
+			place_vec(m, &s->dq, (size_t)n * c);
+			place_vec(m, &s->dhr, (size_t)n * (c / 8));
+			place_vec(m, &s->dh, (size_t)n * (c / 8));
+			place_vec(m, &s->dz, (size_t)n * c);
 		}
 	}
 }
@@ -606,48 +600,48 @@ static int stage_forward(r2u *m, struct stage *s, const br_tensor *x, int tr, fl
 		if (r2u_split_bn_stats(m, &s->bn1, x, BN_EPS, BN_MOMENTUM) < 0)
 			return -1;
 	} else if (tr) {
-		K(br_bn_train_stats(m->ctx, s->bn1.mean, s->bn1.var, s->bn1.scale, s->bn1.shift, P(s->bn1.rm),
-				    P(s->bn1.rv), x, P(s->bn1.w), P(s->bn1.b), BN_EPS, BN_MOMENTUM));
+		R2U_TRY(br_bn_train_stats(m->ctx, s->bn1.mean, s->bn1.var, s->bn1.scale, s->bn1.shift, PARAM(s->bn1.rm),
+				    PARAM(s->bn1.rv), x, PARAM(s->bn1.w), PARAM(s->bn1.b), BN_EPS, BN_MOMENTUM));
 	} else {
-		K(br_bn_infer_fold(m->ctx, s->bn1.scale, s->bn1.shift, P(s->bn1.rm), P(s->bn1.rv), P(s->bn1.w),
-				   P(s->bn1.b), s->cin, BN_EPS));
+		R2U_TRY(br_bn_infer_fold(m->ctx, s->bn1.scale, s->bn1.shift, PARAM(s->bn1.rm), PARAM(s->bn1.rv), PARAM(s->bn1.w),
+				   PARAM(s->bn1.b), s->cin, BN_EPS));
 	}
-	K(br_conv2d_forward(m->ctx, &s->r1, x, P(s->conv1_w), P(s->conv1_b), 3, &pre1));
+	R2U_TRY(br_conv2d_forward(m->ctx, &s->r1, x, PARAM(s->conv1_w), PARAM(s->conv1_b), 3, &pre1));
 	if (tr && m->sync_bn) {
 		if (r2u_split_bn_stats(m, &s->bn2, &s->r1, BN_EPS, BN_MOMENTUM) < 0)
 			return -1;
 	} else if (tr) {
-		K(br_bn_train_stats(m->ctx, s->bn2.mean, s->bn2.var, s->bn2.scale, s->bn2.shift, P(s->bn2.rm),
-				    P(s->bn2.rv), &s->r1, P(s->bn2.w), P(s->bn2.b), BN_EPS, BN_MOMENTUM));
+		R2U_TRY(br_bn_train_stats(m->ctx, s->bn2.mean, s->bn2.var, s->bn2.scale, s->bn2.shift, PARAM(s->bn2.rm),
+				    PARAM(s->bn2.rv), &s->r1, PARAM(s->bn2.w), PARAM(s->bn2.b), BN_EPS, BN_MOMENTUM));
 	} else {
-		K(br_bn_infer_fold(m->ctx, s->bn2.scale, s->bn2.shift, P(s->bn2.rm), P(s->bn2.rv), P(s->bn2.w),
-				   P(s->bn2.b), c, BN_EPS));
+		R2U_TRY(br_bn_infer_fold(m->ctx, s->bn2.scale, s->bn2.shift, PARAM(s->bn2.rm), PARAM(s->bn2.rv), PARAM(s->bn2.w),
+				   PARAM(s->bn2.b), c, BN_EPS));
 	}
-	K(br_conv2d_forward(m->ctx, &s->r2, &s->r1, P(s->conv2_w), P(s->conv2_b), 3, &pre2));
+	R2U_TRY(br_conv2d_forward(m->ctx, &s->r2, &s->r1, PARAM(s->conv2_w), PARAM(s->conv2_b), 3, &pre2));
 	if (s->proj_w >= 0) {
-		K(br_conv2d_forward(m->ctx, &s->y, x, P(s->proj_w), P(s->proj_b), 1, NULL));
-		K(br_acc(m->ctx, &s->y, &s->r2));
+		R2U_TRY(br_conv2d_forward(m->ctx, &s->y, x, PARAM(s->proj_w), PARAM(s->proj_b), 1, NULL));
+		R2U_TRY(br_acc(m->ctx, &s->y, &s->r2));
 	} else {
-		K(br_add(m->ctx, &s->y, x, &s->r2));
+		R2U_TRY(br_add(m->ctx, &s->y, x, &s->r2));
 	}
 	if (s->attention) {
-		K(br_conv2d_forward(m->ctx, &s->g, &s->y, P(s->gate_w), P(s->gate_b), 1, &relu));
-		K(br_gate_forward(m->ctx, &s->ya, &s->y, &s->g));
+		R2U_TRY(br_conv2d_forward(m->ctx, &s->g, &s->y, PARAM(s->gate_w), PARAM(s->gate_b), 1, &relu));
+		R2U_TRY(br_gate_forward(m->ctx, &s->ya, &s->y, &s->g));
 	}
 	s->drop_p = 0;
 	if (!s->se) /* ya is out */
 		return 0;
 	/* squeeze and excitation */
-	K(br_avgpool_forward(m->ctx, s->z, ya));
-	K(br_linear_forward(m->ctx, s->h, s->z, P(s->fc1_w), P(s->fc1_b), n, c, c / 8));
-	K(br_vec_relu_forward(m->ctx, s->hr, s->h, (size_t)n * (c / 8)));
-	K(br_linear_forward(m->ctx, s->q, s->hr, P(s->fc2_w), P(s->fc2_b), n, c / 8, c));
-	K(br_vec_sigmoid_forward(m->ctx, s->s, s->q, (size_t)n * c));
+	R2U_TRY(br_avgpool_forward(m->ctx, s->z, ya));
+	R2U_TRY(br_linear_forward(m->ctx, s->h, s->z, PARAM(s->fc1_w), PARAM(s->fc1_b), n, c, c / 8));
+	R2U_TRY(br_vec_relu_forward(m->ctx, s->hr, s->h, (size_t)n * (c / 8)));
+	R2U_TRY(br_linear_forward(m->ctx, s->q, s->hr, PARAM(s->fc2_w), PARAM(s->fc2_b), n, c / 8, c));
+	R2U_TRY(br_vec_sigmoid_forward(m->ctx, s->s, s->q, (size_t)n * c));
 	s->drop_p = tr ? p : 0;
 	s->drop_seed = seed;
 	if (s->drop_p > 0)
-		K(br_dropout_forward(m->ctx, s->sd, s->s, (size_t)n * c, s->drop_p, seed));
-	K(br_scale_forward(m->ctx, &s->out, ya, s->drop_p > 0 ? s->sd : s->s));
+		R2U_TRY(br_dropout_forward(m->ctx, s->sd, s->s, (size_t)n * c, s->drop_p, seed));
+	R2U_TRY(br_scale_forward(m->ctx, &s->out, ya, s->drop_p > 0 ? s->sd : s->s));
 	return 0;
 }
 
@@ -661,12 +655,12 @@ int r2u_forward(r2u *m, const float *x, int n, int h, int w, int training, float
 	if (training && !m->plan_tr)
 		return r2u_fail(m, "internal error: training pass in an inference plan");
 	snprintf(m->where, sizeof m->where, "input");
-	K(br_tensor_upload(m->ctx, &m->x, x));
+	R2U_TRY(br_tensor_upload(m->ctx, &m->x, x));
 	for (i = 0; i < 4; i++) {
 		const br_tensor *in = &m->x;
 		snprintf(m->where, sizeof m->where, "enc%d", i + 1);
 		if (i > 0) {
-			K(br_maxpool2_forward(m->ctx, &m->pool[i - 1], &m->enc[i - 1].out));
+			R2U_TRY(br_maxpool2_forward(m->ctx, &m->pool[i - 1], &m->enc[i - 1].out));
 			in = &m->pool[i - 1];
 		}
 		if (stage_forward(m, &m->enc[i], in, training, dropout, mix(seed, (uint64_t)i + 1)) < 0)
@@ -677,41 +671,41 @@ int r2u_forward(r2u *m, const float *x, int n, int h, int w, int training, float
 		const br_tensor *below = k == 0 ? &m->enc[3].out : &m->dec[k - 1].st.out;
 		const br_tensor *skip = &m->enc[2 - k].out;
 		snprintf(m->where, sizeof m->where, "dec%d", 3 - k);
-		K(br_convt2x2_forward(m->ctx, &u->u, below, P(u->w), P(u->b)));
+		R2U_TRY(br_convt2x2_forward(m->ctx, &u->u, below, PARAM(u->w), PARAM(u->b)));
 		if (u->gate_w >= 0) { /* skip * sigmoid(gate(relu(skip))) */
-			K(br_conv2d_forward(m->ctx, &u->g, skip, P(u->gate_w), P(u->gate_b), 1, &relu));
-			K(br_gate_forward(m->ctx, &u->skip, skip, &u->g));
+			R2U_TRY(br_conv2d_forward(m->ctx, &u->g, skip, PARAM(u->gate_w), PARAM(u->gate_b), 1, &relu));
+			R2U_TRY(br_gate_forward(m->ctx, &u->skip, skip, &u->g));
 			skip = &u->skip;
 		}
-		K(br_concat_forward(m->ctx, &u->cat, &u->u, skip));
+		R2U_TRY(br_concat_forward(m->ctx, &u->cat, &u->u, skip));
 		if (stage_forward(m, &u->st, &u->cat, training, dropout, mix(seed, (uint64_t)k + 11)) < 0)
 			return -1;
 	}
 	snprintf(m->where, sizeof m->where, "heads");
-	K(br_conv2d_forward(m->ctx, &m->logit[R2U_WT], &m->dec[2].st.out, P(m->head_w[R2U_WT]), P(m->head_b[R2U_WT]), 1,
+	R2U_TRY(br_conv2d_forward(m->ctx, &m->logit[R2U_WT], &m->dec[2].st.out, PARAM(m->head_w[R2U_WT]), PARAM(m->head_b[R2U_WT]), 1,
 			    NULL));
-	K(br_conv2d_forward(m->ctx, &m->logit[R2U_ET], &m->dec[2].st.out, P(m->head_w[R2U_ET]), P(m->head_b[R2U_ET]), 1,
+	R2U_TRY(br_conv2d_forward(m->ctx, &m->logit[R2U_ET], &m->dec[2].st.out, PARAM(m->head_w[R2U_ET]), PARAM(m->head_b[R2U_ET]), 1,
 			    NULL));
 	if (m->var.supervision == R2U_SUP_MULTI) {
-		K(br_conv2d_forward(m->ctx, &m->low[R2U_NCR], &m->dec[1].st.out, P(m->head_w[R2U_NCR]),
-				    P(m->head_b[R2U_NCR]), 1, NULL));
-		K(br_upsample_forward(m->ctx, &m->logit[R2U_NCR], &m->low[R2U_NCR], 2));
-		K(br_conv2d_forward(m->ctx, &m->low[R2U_ED], &m->dec[0].st.out, P(m->head_w[R2U_ED]),
-				    P(m->head_b[R2U_ED]), 1, NULL));
-		K(br_upsample_forward(m->ctx, &m->logit[R2U_ED], &m->low[R2U_ED], 4));
+		R2U_TRY(br_conv2d_forward(m->ctx, &m->low[R2U_NCR], &m->dec[1].st.out, PARAM(m->head_w[R2U_NCR]),
+				    PARAM(m->head_b[R2U_NCR]), 1, NULL));
+		R2U_TRY(br_upsample_forward(m->ctx, &m->logit[R2U_NCR], &m->low[R2U_NCR], 2));
+		R2U_TRY(br_conv2d_forward(m->ctx, &m->low[R2U_ED], &m->dec[0].st.out, PARAM(m->head_w[R2U_ED]),
+				    PARAM(m->head_b[R2U_ED]), 1, NULL));
+		R2U_TRY(br_upsample_forward(m->ctx, &m->logit[R2U_ED], &m->low[R2U_ED], 4));
 	} else { /* every head on d1 */
-		K(br_conv2d_forward(m->ctx, &m->logit[R2U_NCR], &m->dec[2].st.out, P(m->head_w[R2U_NCR]),
-				    P(m->head_b[R2U_NCR]), 1, NULL));
-		K(br_conv2d_forward(m->ctx, &m->logit[R2U_ED], &m->dec[2].st.out, P(m->head_w[R2U_ED]),
-				    P(m->head_b[R2U_ED]), 1, NULL));
+		R2U_TRY(br_conv2d_forward(m->ctx, &m->logit[R2U_NCR], &m->dec[2].st.out, PARAM(m->head_w[R2U_NCR]),
+				    PARAM(m->head_b[R2U_NCR]), 1, NULL));
+		R2U_TRY(br_conv2d_forward(m->ctx, &m->logit[R2U_ED], &m->dec[2].st.out, PARAM(m->head_w[R2U_ED]),
+				    PARAM(m->head_b[R2U_ED]), 1, NULL));
 	}
 	/* single-task deep supervision: whole tumour from d2 (k = 0) and d3 (k = 1),
 	 * needed by the loss only */
 	if (m->var.supervision == R2U_SUP_SINGLE && training)
 		for (k = 0; k < 2; k++) {
-			K(br_conv2d_forward(m->ctx, &m->side_low[k], &m->dec[1 - k].st.out, P(m->side_w[k]),
-					    P(m->side_b[k]), 1, NULL));
-			K(br_upsample_forward(m->ctx, &m->side[k], &m->side_low[k], 2 << k));
+			R2U_TRY(br_conv2d_forward(m->ctx, &m->side_low[k], &m->dec[1 - k].st.out, PARAM(m->side_w[k]),
+					    PARAM(m->side_b[k]), 1, NULL));
+			R2U_TRY(br_upsample_forward(m->ctx, &m->side[k], &m->side_low[k], 2 << k));
 		}
 	m->fwd_training = training;
 	return 0;
@@ -744,7 +738,7 @@ static int bn_back(r2u *m, struct bnorm *bn, br_tensor *dx, const br_tensor *da,
 {
 	if (m->sync_bn)
 		return r2u_split_bn_backward(m, bn, dx, da, x, BN_EPS, accum);
-	K(br_bn_relu_backward(m->ctx, dx, G(bn->w), G(bn->b), da, x, bn->mean, bn->var, P(bn->w), P(bn->b), BN_EPS,
+	R2U_TRY(br_bn_relu_backward(m->ctx, dx, GRAD(bn->w), GRAD(bn->b), da, x, bn->mean, bn->var, PARAM(bn->w), PARAM(bn->b), BN_EPS,
 			      accum));
 	return 0;
 }
@@ -759,40 +753,39 @@ static int stage_backward(r2u *m, struct stage *s, br_tensor *dx, const br_tenso
 	const br_tensor *dy = s->attention ? &s->dy : dya; /* without a gate, dy is dya */
 	int n = x->n, c = s->c;
 	size_t nc = (size_t)n * c, nh = (size_t)n * (c / 8);
-	float *dsd = s->dvec[0], *ds = s->dvec[1], *dq = s->dvec[2], *dhr = s->dvec[3], *dh = s->dvec[4],
-	      *dz = s->dvec[5];
+	float *dsd = s->dsd, *ds = s->ds, *dq = s->dq, *dhr = s->dhr, *dh = s->dh, *dz = s->dz;
 
 	if (s->se) { /* squeeze and excitation */
-		K(br_scale_backward(m->ctx, &s->dya, s->drop_p > 0 ? dsd : ds, dout, ya, s->drop_p > 0 ? s->sd : s->s, 0));
+		R2U_TRY(br_scale_backward(m->ctx, &s->dya, s->drop_p > 0 ? dsd : ds, dout, ya, s->drop_p > 0 ? s->sd : s->s, 0));
 		if (s->drop_p > 0)
-			K(br_dropout_backward(m->ctx, ds, dsd, nc, s->drop_p, s->drop_seed));
-		K(br_vec_sigmoid_backward(m->ctx, dq, ds, s->s, nc));
-		K(br_linear_backward(m->ctx, dhr, G(s->fc2_w), G(s->fc2_b), dq, s->hr, P(s->fc2_w), n, c / 8, c));
-		K(br_vec_relu_backward(m->ctx, dh, dhr, s->h, nh));
-		K(br_linear_backward(m->ctx, dz, G(s->fc1_w), G(s->fc1_b), dh, s->z, P(s->fc1_w), n, c, c / 8));
-		K(br_avgpool_backward(m->ctx, &s->dya, dz, 1));
+			R2U_TRY(br_dropout_backward(m->ctx, ds, dsd, nc, s->drop_p, s->drop_seed));
+		R2U_TRY(br_vec_sigmoid_backward(m->ctx, dq, ds, s->s, nc));
+		R2U_TRY(br_linear_backward(m->ctx, dhr, GRAD(s->fc2_w), GRAD(s->fc2_b), dq, s->hr, PARAM(s->fc2_w), n, c / 8, c));
+		R2U_TRY(br_vec_relu_backward(m->ctx, dh, dhr, s->h, nh));
+		R2U_TRY(br_linear_backward(m->ctx, dz, GRAD(s->fc1_w), GRAD(s->fc1_b), dh, s->z, PARAM(s->fc1_w), n, c, c / 8));
+		R2U_TRY(br_avgpool_backward(m->ctx, &s->dya, dz, 1));
 	}
 	/* attention gate */
 	if (s->attention) {
-		K(br_gate_backward(m->ctx, &s->dy, &s->dg, dya, &s->y, &s->g, 0));
-		K(br_conv2d_backward(m->ctx, &s->dgr, G(s->gate_w), G(s->gate_b), &s->dg, &s->y, P(s->gate_w), 1, &relu,
+		R2U_TRY(br_gate_backward(m->ctx, &s->dy, &s->dg, dya, &s->y, &s->g, 0));
+		R2U_TRY(br_conv2d_backward(m->ctx, &s->dgr, GRAD(s->gate_w), GRAD(s->gate_b), &s->dg, &s->y, PARAM(s->gate_w), 1, &relu,
 				     0));
-		K(br_relu_backward(m->ctx, &s->dy, &s->dgr, &s->y, 1));
+		R2U_TRY(br_relu_backward(m->ctx, &s->dy, &s->dgr, &s->y, 1));
 	}
 	/* residual: y = proj(x) + conv2(relu(bn2(r1))) */
-	K(br_conv2d_backward(m->ctx, &s->dr1a, G(s->conv2_w), G(s->conv2_b), dy, &s->r1, P(s->conv2_w), 3, &pre2, 0));
+	R2U_TRY(br_conv2d_backward(m->ctx, &s->dr1a, GRAD(s->conv2_w), GRAD(s->conv2_b), dy, &s->r1, PARAM(s->conv2_w), 3, &pre2, 0));
 	if (bn_back(m, &s->bn2, &s->dr1, &s->dr1a, &s->r1, 0) < 0)
 		return -1;
-	K(br_conv2d_backward(m->ctx, &s->dxa, G(s->conv1_w), G(s->conv1_b), &s->dr1, x, P(s->conv1_w), 3, &pre1, 0));
+	R2U_TRY(br_conv2d_backward(m->ctx, &s->dxa, GRAD(s->conv1_w), GRAD(s->conv1_b), &s->dr1, x, PARAM(s->conv1_w), 3, &pre1, 0));
 	if (s->proj_w >= 0) {
-		K(br_conv2d_backward(m->ctx, dx, G(s->proj_w), G(s->proj_b), dy, x, P(s->proj_w), 1, NULL, 0));
+		R2U_TRY(br_conv2d_backward(m->ctx, dx, GRAD(s->proj_w), GRAD(s->proj_b), dy, x, PARAM(s->proj_w), 1, NULL, 0));
 		if (bn_back(m, &s->bn1, dx, &s->dxa, x, dx != NULL) < 0)
 			return -1;
 	} else {
 		if (bn_back(m, &s->bn1, dx, &s->dxa, x, 0) < 0)
 			return -1;
 		if (dx != NULL)
-			K(br_acc(m->ctx, dx, dy));
+			R2U_TRY(br_acc(m->ctx, dx, dy));
 	}
 	return 0;
 }
@@ -808,17 +801,17 @@ int r2u_backward(r2u *m, const uint8_t *labels, float lambda)
 	if (!m->fwd_training)
 		return r2u_fail(m, "backward without a training forward pass");
 	snprintf(m->where, sizeof m->where, "loss");
-	K(br_memcpy_h2d(m->ctx, m->labels, labels, npix));
+	R2U_TRY(br_memcpy_h2d(m->ctx, m->labels, labels, npix));
 	if (m->split_sum != NULL) {
 		if (r2u_split_loss(m, head_target, lambda) < 0)
 			return -1;
 	} else {
 		for (k = 0; k < R2U_NHEAD; k++)
-			K(br_loss_bce_dice(m->ctx, m->loss + 1 + k, &m->dlogit[k], &m->logit[k], m->labels,
+			R2U_TRY(br_loss_bce_dice(m->ctx, m->loss + 1 + k, &m->dlogit[k], &m->logit[k], m->labels,
 					   head_target[k], k == R2U_WT ? 1.0f : lambda));
 		if (m->var.supervision == R2U_SUP_SINGLE)
 			for (k = 0; k < 2; k++)
-				K(br_loss_bce_dice(m->ctx, m->loss + 1 + R2U_NHEAD + k, &m->dside[k], &m->side[k],
+				R2U_TRY(br_loss_bce_dice(m->ctx, m->loss + 1 + R2U_NHEAD + k, &m->dside[k], &m->side[k],
 						   m->labels, BR_TARGET_WT, lambda));
 	}
 	m->lambda = lambda;
@@ -826,28 +819,28 @@ int r2u_backward(r2u *m, const uint8_t *labels, float lambda)
 	if (m->var.supervision != R2U_SUP_MULTI) {
 		struct stage *d1 = &m->dec[2].st;
 		for (k = 0; k < R2U_NHEAD; k++)
-			K(br_conv2d_backward(m->ctx, &d1->dout, G(m->head_w[k]), G(m->head_b[k]), &m->dlogit[k], &d1->out,
-					     P(m->head_w[k]), 1, NULL, k > 0));
+			R2U_TRY(br_conv2d_backward(m->ctx, &d1->dout, GRAD(m->head_w[k]), GRAD(m->head_b[k]), &m->dlogit[k], &d1->out,
+					     PARAM(m->head_w[k]), 1, NULL, k > 0));
 	}
 	if (m->var.supervision == R2U_SUP_SINGLE)
 		for (k = 0; k < 2; k++) { /* k = 0: d2, k = 1: d3 */
 			struct stage *d = &m->dec[1 - k].st;
-			K(br_upsample_backward(m->ctx, &m->dside_low[k], &m->dside[k], 2 << k, 0));
-			K(br_conv2d_backward(m->ctx, &d->dout, G(m->side_w[k]), G(m->side_b[k]), &m->dside_low[k], &d->out,
-					     P(m->side_w[k]), 1, NULL, 0));
+			R2U_TRY(br_upsample_backward(m->ctx, &m->dside_low[k], &m->dside[k], 2 << k, 0));
+			R2U_TRY(br_conv2d_backward(m->ctx, &d->dout, GRAD(m->side_w[k]), GRAD(m->side_b[k]), &m->dside_low[k], &d->out,
+					     PARAM(m->side_w[k]), 1, NULL, 0));
 		}
 	if (m->var.supervision == R2U_SUP_MULTI) {
 		struct stage *d1 = &m->dec[2].st, *d2 = &m->dec[1].st, *d3 = &m->dec[0].st;
-		K(br_conv2d_backward(m->ctx, &d1->dout, G(m->head_w[R2U_WT]), G(m->head_b[R2U_WT]), &m->dlogit[R2U_WT],
-				     &d1->out, P(m->head_w[R2U_WT]), 1, NULL, 0));
-		K(br_conv2d_backward(m->ctx, &d1->dout, G(m->head_w[R2U_ET]), G(m->head_b[R2U_ET]), &m->dlogit[R2U_ET],
-				     &d1->out, P(m->head_w[R2U_ET]), 1, NULL, 1));
-		K(br_upsample_backward(m->ctx, &m->dlow[R2U_NCR], &m->dlogit[R2U_NCR], 2, 0));
-		K(br_conv2d_backward(m->ctx, &d2->dout, G(m->head_w[R2U_NCR]), G(m->head_b[R2U_NCR]), &m->dlow[R2U_NCR],
-				     &d2->out, P(m->head_w[R2U_NCR]), 1, NULL, 0));
-		K(br_upsample_backward(m->ctx, &m->dlow[R2U_ED], &m->dlogit[R2U_ED], 4, 0));
-		K(br_conv2d_backward(m->ctx, &d3->dout, G(m->head_w[R2U_ED]), G(m->head_b[R2U_ED]), &m->dlow[R2U_ED],
-				     &d3->out, P(m->head_w[R2U_ED]), 1, NULL, 0));
+		R2U_TRY(br_conv2d_backward(m->ctx, &d1->dout, GRAD(m->head_w[R2U_WT]), GRAD(m->head_b[R2U_WT]), &m->dlogit[R2U_WT],
+				     &d1->out, PARAM(m->head_w[R2U_WT]), 1, NULL, 0));
+		R2U_TRY(br_conv2d_backward(m->ctx, &d1->dout, GRAD(m->head_w[R2U_ET]), GRAD(m->head_b[R2U_ET]), &m->dlogit[R2U_ET],
+				     &d1->out, PARAM(m->head_w[R2U_ET]), 1, NULL, 1));
+		R2U_TRY(br_upsample_backward(m->ctx, &m->dlow[R2U_NCR], &m->dlogit[R2U_NCR], 2, 0));
+		R2U_TRY(br_conv2d_backward(m->ctx, &d2->dout, GRAD(m->head_w[R2U_NCR]), GRAD(m->head_b[R2U_NCR]), &m->dlow[R2U_NCR],
+				     &d2->out, PARAM(m->head_w[R2U_NCR]), 1, NULL, 0));
+		R2U_TRY(br_upsample_backward(m->ctx, &m->dlow[R2U_ED], &m->dlogit[R2U_ED], 4, 0));
+		R2U_TRY(br_conv2d_backward(m->ctx, &d3->dout, GRAD(m->head_w[R2U_ED]), GRAD(m->head_b[R2U_ED]), &m->dlow[R2U_ED],
+				     &d3->out, PARAM(m->head_w[R2U_ED]), 1, NULL, 0));
 	}
 	/* decoder, top (dec1) down: dcat splits into the up path and the skip */
 	for (k = 2; k >= 0; k--) {
@@ -859,17 +852,17 @@ int r2u_backward(r2u *m, const uint8_t *labels, float lambda)
 		if (stage_backward(m, &u->st, &u->dcat, &u->cat, &u->st.dout) < 0)
 			return -1;
 		if (u->gate_w < 0) {
-			K(br_concat_backward(m->ctx, &u->du, &e->dout, &u->dcat, 0, 0));
+			R2U_TRY(br_concat_backward(m->ctx, &u->du, &e->dout, &u->dcat, 0, 0));
 		} else { /* the skip went through skip * sigmoid(gate(relu(skip))) */
-			K(br_concat_backward(m->ctx, &u->du, &u->dskip, &u->dcat, 0, 0));
-			K(br_gate_backward(m->ctx, &e->dout, &u->dg, &u->dskip, &e->out, &u->g, 0));
-			K(br_conv2d_backward(m->ctx, &u->dgr, G(u->gate_w), G(u->gate_b), &u->dg, &e->out, P(u->gate_w), 1,
+			R2U_TRY(br_concat_backward(m->ctx, &u->du, &u->dskip, &u->dcat, 0, 0));
+			R2U_TRY(br_gate_backward(m->ctx, &e->dout, &u->dg, &u->dskip, &e->out, &u->g, 0));
+			R2U_TRY(br_conv2d_backward(m->ctx, &u->dgr, GRAD(u->gate_w), GRAD(u->gate_b), &u->dg, &e->out, PARAM(u->gate_w), 1,
 					     &relu, 0));
-			K(br_relu_backward(m->ctx, &e->dout, &u->dgr, &e->out, 1));
+			R2U_TRY(br_relu_backward(m->ctx, &e->dout, &u->dgr, &e->out, 1));
 		}
 		/* dec3's input e4 has no other consumer; d3 and d2 also feed heads
 		 * (when the supervision puts heads there) */
-		K(br_convt2x2_backward(m->ctx, dbelow, G(u->w), G(u->b), &u->du, below, P(u->w),
+		R2U_TRY(br_convt2x2_backward(m->ctx, dbelow, GRAD(u->w), GRAD(u->b), &u->du, below, PARAM(u->w),
 				       k == 0 ? 0 : m->var.supervision != R2U_SUP_NONE));
 	}
 	/* encoder, bottom up: each pooled input's gradient adds into the skip's */
@@ -879,7 +872,7 @@ int r2u_backward(r2u *m, const uint8_t *labels, float lambda)
 		if (stage_backward(m, s, i > 0 ? &m->dpool[i - 1] : NULL, i > 0 ? &m->pool[i - 1] : &m->x, &s->dout) < 0)
 			return -1;
 		if (i > 0)
-			K(br_maxpool2_backward(m->ctx, &m->enc[i - 1].dout, &m->dpool[i - 1], &m->enc[i - 1].out, 1));
+			R2U_TRY(br_maxpool2_backward(m->ctx, &m->enc[i - 1].dout, &m->dpool[i - 1], &m->enc[i - 1].out, 1));
 	}
 	return 0;
 }
@@ -911,15 +904,15 @@ int r2u_losses(r2u *m, float out[5])
 int r2u_adam(r2u *m, float lr, int t)
 {
 	snprintf(m->where, sizeof m->where, "adam");
-	K(br_adam_step(m->ctx, m->params, m->grads, m->adam_m, m->adam_v, m->ntrain, lr, 0.9f, 0.999f, 1e-8f, t));
+	R2U_TRY(br_adam_step(m->ctx, m->params, m->grads, m->adam_m, m->adam_v, m->ntrain, lr, 0.9f, 0.999f, 1e-8f, t));
 	return 0;
 }
 
 int r2u_check_finite(r2u *m, size_t *bad_params, size_t *bad_grads)
 {
 	snprintf(m->where, sizeof m->where, "finite check");
-	K(br_count_nonfinite(m->ctx, bad_params, m->params, m->ntrain));
-	K(br_count_nonfinite(m->ctx, bad_grads, m->grads, m->ntrain));
+	R2U_TRY(br_count_nonfinite(m->ctx, bad_params, m->params, m->ntrain));
+	R2U_TRY(br_count_nonfinite(m->ctx, bad_grads, m->grads, m->ntrain));
 	return 0;
 }
 

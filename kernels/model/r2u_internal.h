@@ -27,7 +27,7 @@ struct stage {
 	uint64_t drop_seed;
 	/* gradients */
 	br_tensor dout, dya, dy, dgr, dg, dr1a, dr1, dxa;
-	float *dvec[6];
+	float *dsd, *ds, *dq, *dhr, *dh, *dz; /* SE backward: (n, c) and (n, c/8) vectors */
 };
 
 struct up {
@@ -70,6 +70,14 @@ struct r2u {
 	double *dsum, *hsum; /* backend and host, nsum doubles each */
 	size_t nsum;
 };
+
+/* A kernel call inside a function of the network (m in scope): on failure
+ * return -1 with the kernel's reason and where in the network it failed. */
+#define R2U_TRY(call)                                                                    \
+	do {                                                                             \
+		if ((call) < 0)                                                          \
+			return r2u_fail(m, "%s: %s", m->where, br_ctx_error(m->ctx));    \
+	} while (0)
 
 int r2u_fail(r2u *m, const char *fmt, ...)
 #if defined(__GNUC__)

@@ -14,12 +14,6 @@
 #include "r2u.h"
 #include "r2u_internal.h"
 
-#define K(call)                                                                       \
-	do {                                                                          \
-		if ((call) < 0)                                                       \
-			return r2u_fail(m, "%s: %s", m->where, br_ctx_error(m->ctx)); \
-	} while (0)
-
 int r2u_set_split(r2u *m, r2u_sum_fn sum, void *arg, int sync_bn)
 {
 	size_t n = 2 * (size_t)8 * m->base + 32; /* the widest BatchNorm (8b channels), or 4 heads x 4 */
@@ -57,11 +51,11 @@ static int add_up(r2u *m, size_t n, double count, double *total)
 {
 	if (n + 1 > m->nsum)
 		return r2u_fail(m, "%s: internal error: %zu sums", m->where, n);
-	K(br_memcpy_d2h(m->ctx, m->hsum, m->dsum, n * sizeof(double)));
+	R2U_TRY(br_memcpy_d2h(m->ctx, m->hsum, m->dsum, n * sizeof(double)));
 	m->hsum[n] = count;
 	if (m->split_sum(m->split_arg, m->hsum, n + 1) < 0)
 		return r2u_fail(m, "%s: adding up the sums of the processes failed", m->where);
-	K(br_memcpy_h2d(m->ctx, m->dsum, m->hsum, n * sizeof(double)));
+	R2U_TRY(br_memcpy_h2d(m->ctx, m->dsum, m->hsum, n * sizeof(double)));
 	*total = m->hsum[n];
 	return 0;
 }
@@ -70,10 +64,10 @@ int r2u_split_bn_stats(r2u *m, struct bnorm *bn, const br_tensor *x, float eps, 
 {
 	double count;
 
-	K(br_bn_sums(m->ctx, m->dsum, x));
+	R2U_TRY(br_bn_sums(m->ctx, m->dsum, x));
 	if (add_up(m, 2 * (size_t)x->c, (double)x->n * x->h * x->w, &count) < 0)
 		return -1;
-	K(br_bn_stats_from_sums(m->ctx, bn->mean, bn->var, bn->scale, bn->shift, r2u_P(m, bn->rm), r2u_P(m, bn->rv),
+	R2U_TRY(br_bn_stats_from_sums(m->ctx, bn->mean, bn->var, bn->scale, bn->shift, r2u_P(m, bn->rm), r2u_P(m, bn->rv),
 				m->dsum, count, r2u_P(m, bn->w), r2u_P(m, bn->b), x->c, eps, momentum));
 	return 0;
 }
@@ -85,13 +79,13 @@ int r2u_split_bn_backward(r2u *m, struct bnorm *bn, br_tensor *dx, const br_tens
 {
 	double count;
 
-	K(br_bn_relu_backward_sums(m->ctx, m->dsum, r2u_G(m, bn->w), r2u_G(m, bn->b), da, x, bn->mean, bn->var,
+	R2U_TRY(br_bn_relu_backward_sums(m->ctx, m->dsum, r2u_G(m, bn->w), r2u_G(m, bn->b), da, x, bn->mean, bn->var,
 				   r2u_P(m, bn->w), r2u_P(m, bn->b), eps));
 	if (dx == NULL) /* the same in every process: the network's input needs no gradient */
 		return 0;
 	if (add_up(m, 2 * (size_t)x->c, (double)x->n * x->h * x->w, &count) < 0)
 		return -1;
-	K(br_bn_relu_backward_from_sums(m->ctx, dx, da, x, m->dsum, count, bn->mean, bn->var, r2u_P(m, bn->w),
+	R2U_TRY(br_bn_relu_backward_from_sums(m->ctx, dx, da, x, m->dsum, count, bn->mean, bn->var, r2u_P(m, bn->w),
 					r2u_P(m, bn->b), eps, accum));
 	return 0;
 }
@@ -102,11 +96,11 @@ int r2u_split_loss(r2u *m, const int *targets, float lambda)
 	int k;
 
 	for (k = 0; k < R2U_NHEAD; k++)
-		K(br_loss_sums(m->ctx, m->dsum + 4 * k, &m->logit[k], m->labels, targets[k]));
+		R2U_TRY(br_loss_sums(m->ctx, m->dsum + 4 * k, &m->logit[k], m->labels, targets[k]));
 	if (add_up(m, 4 * R2U_NHEAD, (double)m->x.n * m->x.h * m->x.w, &count) < 0)
 		return -1;
 	for (k = 0; k < R2U_NHEAD; k++)
-		K(br_loss_from_sums(m->ctx, m->loss + 1 + k, &m->dlogit[k], &m->logit[k], m->labels, m->dsum + 4 * k,
+		R2U_TRY(br_loss_from_sums(m->ctx, m->loss + 1 + k, &m->dlogit[k], &m->logit[k], m->labels, m->dsum + 4 * k,
 				    count, targets[k], k == R2U_WT ? 1.0f : lambda));
 	return 0;
 }
