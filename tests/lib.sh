@@ -5,6 +5,8 @@
 #                                  CMD must exit with STATUS, print one line on stderr
 #                                  matching the extended regex PATTERN
 #   no_file PATH "what"            ok when PATH (and no temporary beside it) exists
+#   t_program CMD...               run a TAP-printing program (the C tests,
+#                                  tests/tap.h) and count its lines here
 #   finish                         exit non-zero when anything failed
 set -u
 T_N=0
@@ -56,6 +58,28 @@ no_partial() {
 
 absent() {
 	if [ ! -e "$1" ]; then t_ok "$2"; else t_notok "$2: $1 exists"; fi
+}
+
+# The C test programs print their own TAP (tests/tap.h): their lines are
+# counted here, renumbered; "# SKIP" lines pass; stderr is shown as
+# comments; an exit status other than 0 without a failing line is one
+# failure.
+t_program() {
+	"$@" >"$TMPDIR/prog.out" 2>"$TMPDIR/prog.err"
+	t_rc=$?
+	t_before=$T_FAIL
+	while IFS= read -r line; do
+		case $line in
+		"ok "*" # "*) T_N=$((T_N + 1)); echo "ok $T_N ${line#ok [0-9]* }" ;;
+		"ok "*) t_ok "${line#ok * - }" ;;
+		"not ok "*) t_notok "${line#not ok * - }" ;;
+		"#"*) echo "$line" ;;
+		esac
+	done <"$TMPDIR/prog.out"
+	sed 's/^/# /' "$TMPDIR/prog.err" | head -n 40
+	if [ "$t_rc" -ne 0 ] && [ "$T_FAIL" -eq "$t_before" ]; then
+		t_notok "$* exited with status $t_rc"
+	fi
 }
 
 finish() {

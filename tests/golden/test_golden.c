@@ -18,27 +18,8 @@
 #include "r2u.h"
 #include "safetensors.h"
 #include "volume.h"
+#include "tap.h"
 
-static int tap_n, tap_fail;
-
-static void tap(int ok, const char *fmt, ...)
-#if defined(__GNUC__)
-	__attribute__((format(printf, 2, 3)))
-#endif
-	;
-static void tap(int ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%sok %d - ", ok ? "" : "not ", ++tap_n);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-	if (!ok)
-		tap_fail++;
-}
 
 static void *slurp(const char *path, size_t want)
 {
@@ -336,7 +317,6 @@ int main(int argc, char **argv)
 	}
 	/* looser: the biases that drift under Adam shift the running statistics */
 	check_heads(e, out, n, h, w, "eval", "inference after training:", tol_out, 1e-2);
-	printf("1..%d\n", tap_n);
 	free(x);
 	free(lab);
 	free(out);
@@ -344,5 +324,5 @@ int main(int argc, char **argv)
 	br_st_free(e);
 	r2u_free(m);
 	br_ctx_free(ctx);
-	return tap_fail ? 1 : 0;
+	return tap_done("test_golden");
 }

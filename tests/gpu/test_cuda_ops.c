@@ -23,28 +23,11 @@
 #include <time.h>
 
 #include "kernels.h"
+#include "tap.h"
 #include "predict.h" /* r2u_assemble, the host implementation of the label map */
 
 /* ---- TAP ------------------------------------------------------------------------ */
 
-static int n_test, n_fail, quiet;
-
-static void tap(int ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	n_test++;
-	if (!ok)
-		n_fail++;
-	if (ok && quiet)
-		return;
-	printf("%sok %d - ", ok ? "" : "not ", n_test);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-}
 
 /* ---- state ------------------------------------------------------------------------- */
 
@@ -1130,7 +1113,7 @@ int main(int argc, char **argv)
 
 	for (i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "-q") == 0)
-			quiet = 1;
+			tap_quiet = 1;
 		else if (strcmp(argv[i], "-s") == 0)
 			big = 0;
 		else if (strcmp(argv[i], "-p") == 0 && i + 1 < argc) {
@@ -1181,8 +1164,5 @@ int main(int argc, char **argv)
 		CX[1] = NULL;
 	}
 	br_ctx_free(CX[0]);
-	printf("1..%d\n", n_test);
-	if (n_fail)
-		fprintf(stderr, "test_cuda_ops: %d of %d failed\n", n_fail, n_test);
-	return n_fail ? 1 : 0;
+	return tap_done("test_cuda_ops");
 }

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 
 #include "volume.h"
+#include "tap.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define UNDER_ASAN 1
@@ -28,28 +29,7 @@
 #define UNDER_ASAN 0
 #endif
 
-static int tap_n, tap_fail;
 static const char *dir;
-
-static void tap(int ok, const char *fmt, ...)
-#if defined(__GNUC__)
-	__attribute__((format(printf, 2, 3)))
-#endif
-	;
-static void tap(int ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%sok %d - ", ok ? "" : "not ", ++tap_n);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	if (!ok)
-		printf(" (%s)", br_error());
-	putchar('\n');
-	if (!ok)
-		tap_fail++;
-}
 
 static char *path(const char *name)
 {
@@ -223,6 +203,7 @@ static void claims(void)
 
 int main(int argc, char **argv)
 {
+	tap_detail = br_error;
 	if (argc != 2) {
 		fprintf(stderr, "usage: test_limits TMPDIR\n");
 		return 2;
@@ -232,6 +213,5 @@ int main(int argc, char **argv)
 	header_order();
 	alignment();
 	claims();
-	printf("1..%d\n", tap_n);
-	return tap_fail ? 1 : 0;
+	return tap_done("test_limits");
 }

@@ -2,16 +2,7 @@
 # The I/O layer: unit tests, NRRD against Teem's unu both ways, and the real
 # cases of ../shared/data/real when the tree sits beside them.
 . "$TOP/tests/lib.sh"
-"$BUILDDIR/tests/io/test_io" "$TMPDIR" >"$TMPDIR/unit.log" 2>&1
-rc=$?
-grep -E '^(not )?ok' "$TMPDIR/unit.log" | sed 's/^\(not \)\{0,1\}ok [0-9]* - /&unit: /' | while IFS= read -r l; do echo "$l"; done >"$TMPDIR/unit.tap"
-while IFS= read -r line; do
-	case $line in
-	"ok "*) t_ok "${line#ok * - }" ;;
-	"not ok "*) t_notok "${line#not ok * - }" ;;
-	esac
-done <"$TMPDIR/unit.tap"
-[ $rc -eq 0 ] || t_notok "test_io exited $rc"
+t_program "$BUILDDIR/tests/io/test_io" "$TMPDIR"
 
 UNU=$(command -v teem-unu || command -v unu)
 if [ -z "$UNU" ]; then

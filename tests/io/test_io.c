@@ -15,29 +15,9 @@
 #include "safetensors.h"
 #include "stats.h"
 #include "volume.h"
+#include "tap.h"
 
-static int tap_n, tap_fail;
 static const char *dir;
-
-static void tap(int ok, const char *fmt, ...)
-#if defined(__GNUC__)
-	__attribute__((format(printf, 2, 3)))
-#endif
-	;
-static void tap(int ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("%sok %d - ", ok ? "" : "not ", ++tap_n);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	if (!ok)
-		printf(" (%s)", br_error());
-	putchar('\n');
-	if (!ok)
-		tap_fail++;
-}
 
 static char *path(const char *name)
 {
@@ -368,6 +348,7 @@ static void safetensors(void)
 
 int main(int argc, char **argv)
 {
+	tap_detail = br_error;
 	dir = argc > 1 ? argv[1] : "/tmp";
 	nrrd_types();
 	nrrd_stream();
@@ -376,6 +357,5 @@ int main(int argc, char **argv)
 	crops();
 	misc();
 	safetensors();
-	printf("1..%d\n", tap_n);
-	return tap_fail ? 1 : 0;
+	return tap_done("test_io");
 }

@@ -4,15 +4,13 @@
 # for tiny shapes), the opt-in AVX-512 code (AVX2 where the CPU lacks it),
 # the portable vector code, one thread.
 # Env: BUILDDIR (absolute; programs in $BUILDDIR/tests/kernels), TMPDIR.
-set -u
-here=$(cd "$(dirname "$0")" && pwd)
-prog="${BUILDDIR:?BUILDDIR not set}/tests/kernels/t_grad"
-. "$here/tap.sh"
-[ -x "$prog" ] || { echo "not ok 1 - $prog not built"; echo "1..1"; exit 1; }
-tap_run "$prog" 2
-tap_run env BR_CPU_REFERENCE=1 "$prog" 2
-tap_run env BR_CPU_REFERENCE=0 "$prog" 2
-tap_run env BR_CPU_REFERENCE=0 BR_CPU_SIMD=avx512 "$prog" 2
-tap_run env BR_CPU_REFERENCE=0 BR_CPU_SIMD=generic "$prog" 2
-tap_run env BR_CPU_REFERENCE=0 "$prog" 1
-tap_end
+. "$TOP/tests/lib.sh"
+prog=$BUILDDIR/tests/kernels/t_grad
+[ -x "$prog" ] || { t_notok "$prog not built"; finish; }
+t_program "$prog" 2
+t_program env BR_CPU_REFERENCE=1 "$prog" 2
+t_program env BR_CPU_REFERENCE=0 "$prog" 2
+t_program env BR_CPU_REFERENCE=0 BR_CPU_SIMD=avx512 "$prog" 2
+t_program env BR_CPU_REFERENCE=0 BR_CPU_SIMD=generic "$prog" 2
+t_program env BR_CPU_REFERENCE=0 "$prog" 1
+finish

@@ -3,12 +3,9 @@
 # (float64), including the network's real convolution shapes at small batch.
 # Fails (does not skip) when PyTorch is missing.
 # Env: BUILDDIR (absolute), PYTHON (default /usr/bin/python3), TMPDIR.
-set -u
-here=$(cd "$(dirname "$0")" && pwd)
-prog="${BUILDDIR:?BUILDDIR not set}/tests/kernels/t_torch_dump"
-py="${PYTHON:-/usr/bin/python3}"
-. "$here/tap.sh"
-[ -x "$prog" ] || { echo "not ok 1 - $prog not built"; echo "1..1"; exit 1; }
-tap_run "$prog" "$tap_tmp/dump.bin" 2
-[ -s "$tap_tmp/dump.bin" ] && tap_run "$py" "$here/t_torch.py" "$tap_tmp/dump.bin"
-tap_end
+. "$TOP/tests/lib.sh"
+prog=$BUILDDIR/tests/kernels/t_torch_dump
+[ -x "$prog" ] || { t_notok "$prog not built"; finish; }
+t_program "$prog" "$TMPDIR/dump.bin" 2
+[ -s "$TMPDIR/dump.bin" ] && t_program "$PYTHON" "$TOP/tests/kernels/t_torch.py" "$TMPDIR/dump.bin"
+finish

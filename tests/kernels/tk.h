@@ -13,33 +13,13 @@
 #include <string.h>
 
 #include "kernels.h"
+#include "tap.h"
 #include "rng.h"
 
 #define TK_UNUSED __attribute__((unused))
-static int tk_n, tk_fail;
-
-TK_UNUSED static void tk_result(int ok, const char *fmt, ...)
-{
-	va_list ap;
-
-	tk_n++;
-	if (!ok)
-		tk_fail++;
-	printf("%sok %d - ", ok ? "" : "not ", tk_n);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	fflush(stdout);
-}
-
-TK_UNUSED static int tk_done(void)
-{
-	printf("1..%d\n", tk_n);
-	if (tk_fail)
-		fprintf(stderr, "%d of %d tests failed\n", tk_fail, tk_n);
-	return tk_fail ? 1 : 0;
-}
+/* results: tests/tap.h */
+#define tk_result tap
+#define tk_done() tap_done("kernel test")
 
 TK_UNUSED static uint64_t tk_state = 0x12345678u;
 TK_UNUSED static void tk_seed(uint64_t s) { tk_state = s * 0x9E3779B97F4A7C15ULL + 1; }
