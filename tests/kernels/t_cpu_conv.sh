@@ -4,7 +4,7 @@
 # with 2, 1 and 3 threads.
 # Env: BUILDDIR (absolute), TMPDIR.
 . "$TOP/tests/lib.sh"
-prog=$BUILDDIR/tests/kernels/t_conv
+prog=$BUILDDIR/tests/kernels/test_conv
 [ -x "$prog" ] || { t_notok "$prog not built"; finish; }
 for nt in 2 1 3; do
 	t_program "$prog" "$nt"

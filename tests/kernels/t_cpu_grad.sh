@@ -5,7 +5,7 @@
 # the portable vector code, one thread.
 # Env: BUILDDIR (absolute; programs in $BUILDDIR/tests/kernels), TMPDIR.
 . "$TOP/tests/lib.sh"
-prog=$BUILDDIR/tests/kernels/t_grad
+prog=$BUILDDIR/tests/kernels/test_grad
 [ -x "$prog" ] || { t_notok "$prog not built"; finish; }
 t_program "$prog" 2
 t_program env BR_CPU_REFERENCE=1 "$prog" 2

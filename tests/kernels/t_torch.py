@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Recompute with PyTorch (float64) what t_torch_dump ran with the CPU kernels.
+"""Recompute with PyTorch (float64) what test_torch_dump ran with the CPU kernels.
 
 usage: t_torch.py DUMP.bin      TAP on stdout, exit 1 on any failure.
 Tolerance: |a - ref| <= atol + rtol |ref|, atol = arel * max|ref|, non-finite

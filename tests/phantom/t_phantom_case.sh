@@ -1,9 +1,9 @@
 #!/bin/sh
-# tests/phantom/t_phantom_case.sh - the phantom library in-process
-# (t_phantom_case.c), and brats-phantom's files against the cases it makes
+# tests/phantom/test_phantom_case.sh - the phantom library in-process
+# (test_phantom_case.c), and brats-phantom's files against the cases it makes
 # in memory.  The procedural brain throughout: nothing outside the tree.
 . "$TOP/tests/lib.sh"
-prog=$BUILDDIR/tests/phantom/t_phantom_case
+prog=$BUILDDIR/tests/phantom/test_phantom_case
 D=$TMPDIR/d
 BR_PHANTOM_TEMPLATE=$TMPDIR/no-template.nii.gz
 export BR_PHANTOM_TEMPLATE

@@ -16,10 +16,10 @@ HEADER="Label$(cols Dice)$(cols Sensitivity)$(cols Specificity)$(cols Hausdorff9
 check "generate test cases" $P/gen.py lesion "$D"
 
 # ---- surface elements: the area of each of the 256 codes ----
-if [ -x "${BUILDDIR:-}/tests/post/t_surfel" ]; then
+if [ -x "${BUILDDIR:-}/tests/post/test_surfel" ]; then
 	worst=0
 	for sp in "1 1 1" "1 1.2 2.5" "0.9 0.9 3"; do
-		"$BUILDDIR/tests/post/t_surfel" $sp >"$O/c_areas.txt" && $P/lesion_ref.py areas $sp >"$O/r_areas.txt" &&
+		"$BUILDDIR/tests/post/test_surfel" $sp >"$O/c_areas.txt" && $P/lesion_ref.py areas $sp >"$O/r_areas.txt" &&
 			worst=$(paste "$O/c_areas.txt" "$O/r_areas.txt" |
 				awk -v w="$worst" '{d = $1 - $2; if (d < 0) d = -d; if (d > w) w = d} END {print w}') ||
 			worst=fail
@@ -27,7 +27,7 @@ if [ -x "${BUILDDIR:-}/tests/post/t_surfel" ]; then
 	awk -v w="$worst" 'BEGIN {exit !(w != "fail" && w <= 1e-12)}'
 	ok $? "surface-element areas of the 256 codes, three spacings: as the reference (max |difference| $worst mm^2)"
 else
-	t_ok "# SKIP $BUILDDIR/tests/post/t_surfel not built (make test-programs)"
+	t_ok "# SKIP $BUILDDIR/tests/post/test_surfel not built (make test-programs)"
 fi
 
 # ---- a set against the reference ----

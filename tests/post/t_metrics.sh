@@ -13,11 +13,11 @@ HEADER="Label,Dice_ET,Dice_WT,Dice_TC,Sensitivity_ET,Sensitivity_WT,Sensitivity_
 check "generate test cases" $P/gen.py metrics "$D"
 
 # ---- the libraries against brute force (C unit test) ----
-if [ -x "${BUILDDIR:-}/tests/post/post_check" ]; then
+if [ -x "${BUILDDIR:-}/tests/post/test_post" ]; then
 	# distance transforms, br_hd95, br_percentile and br_cc_new against brute force
-	t_program "$BUILDDIR/tests/post/post_check"
+	t_program "$BUILDDIR/tests/post/test_post"
 else
-	t_ok "# SKIP $BUILDDIR/tests/post/post_check not built (make test-programs)"
+	t_ok "# SKIP $BUILDDIR/tests/post/test_post not built (make test-programs)"
 fi
 
 # ---- a directory run against the reference ----

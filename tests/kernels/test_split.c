@@ -1,5 +1,5 @@
 /*
- * t_split.c - the ops of a batch split across processes (br_bn_sums,
+ * test_split.c - the ops of a batch split across processes (br_bn_sums,
  * br_bn_stats_from_sums, br_bn_relu_backward_sums/_from_sums, br_loss_sums,
  * br_loss_from_sums) on the CPU backend: a batch cut into two parts, the
  * parts' sums added up, must give what the one-piece ops give on the whole

@@ -1,10 +1,10 @@
 /*
- * t_grad.c - every backward of the CPU kernels against central finite
+ * test_grad.c - every backward of the CPU kernels against central finite
  * differences of L = sum(r * y) (accumulated in double), the accumulate
  * flags of every backward, BatchNorm statistics against a direct double
  * computation, Adam against its formula in double.
  *
- * usage: t_grad [nthreads]     (TAP on stdout; exit 1 on any failure)
+ * usage: test_grad [nthreads]     (TAP on stdout; exit 1 on any failure)
  * The environment's BR_CPU_REFERENCE / BR_CPU_SIMD select the CPU paths.
  */
 #include "tk.h"
@@ -749,7 +749,7 @@ int main(int argc, char **argv)
 	int nt = argc > 1 ? atoi(argv[1]) : 2;
 
 	ctx = tk_ctx(nt);
-	fprintf(stderr, "t_grad: %s\n", br_ctx_describe(ctx));
+	fprintf(stderr, "test_grad: %s\n", br_ctx_describe(ctx));
 	tk_seed(1);
 	for (int ks = 1; ks <= 3; ks += 2)
 		for (int pk = 0; pk < 3; pk++) {

@@ -1,12 +1,12 @@
 /*
- * t_conv.c - the fast convolution paths of the CPU backend against the
+ * test_conv.c - the fast convolution paths of the CPU backend against the
  * direct reference (BR_CPU_REFERENCE=1): the default vector code (AVX2
  * where the CPU has it), the opt-in AVX-512 micro-kernel where the CPU has
  * AVX-512, and the portable code;
  * and run-to-run determinism: bit-identical results for the same thread
  * count.
  *
- * usage: t_conv [nthreads]      TAP on stdout, exit 1 on any failure
+ * usage: test_conv [nthreads]      TAP on stdout, exit 1 on any failure
  */
 #define _POSIX_C_SOURCE 200809L
 #include "tk.h"
@@ -126,7 +126,7 @@ int main(int argc, char **argv)
 	fast = ctx_with("0", NULL, nt);
 	gen = ctx_with("0", "generic", nt);
 	avx2 = ctx_with("0", "avx512", nt);
-	fprintf(stderr, "t_conv: reference %s, fast %s, opt-in %s, portable %s\n", br_ctx_describe(ref),
+	fprintf(stderr, "test_conv: reference %s, fast %s, opt-in %s, portable %s\n", br_ctx_describe(ref),
 		br_ctx_describe(fast), br_ctx_describe(avx2), br_ctx_describe(gen));
 	tk_seed(3);
 	for (int ks = 1; ks <= 3; ks += 2)

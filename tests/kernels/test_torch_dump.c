@@ -1,9 +1,9 @@
 /*
- * t_torch_dump.c - run every CPU kernel, forward and backward, on seeded
+ * test_torch_dump.c - run every CPU kernel, forward and backward, on seeded
  * random inputs and write inputs, outputs and gradients to one binary file
  * for t_torch.py, which recomputes them with PyTorch (in float64).
  *
- * usage: t_torch_dump OUT.bin [nthreads]
+ * usage: test_torch_dump OUT.bin [nthreads]
  * Record: u32 name length, name, u32 ndim, ndim x i32 dims, float32 data.
  * Names are "<case>/<tensor>"; "<case>/params" holds the case's integers.
  */
@@ -277,7 +277,7 @@ static void adam(void)
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		fprintf(stderr, "usage: t_torch_dump OUT.bin [nthreads]\n");
+		fprintf(stderr, "usage: test_torch_dump OUT.bin [nthreads]\n");
 		return 2;
 	}
 	out = fopen(argv[1], "wb");
@@ -286,7 +286,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	ctx = tk_ctx(argc > 2 ? atoi(argv[2]) : 2);
-	fprintf(stderr, "t_torch_dump: %s\n", br_ctx_describe(ctx));
+	fprintf(stderr, "test_torch_dump: %s\n", br_ctx_describe(ctx));
 	tk_seed(7);
 	/* odd shapes, every kind of pre-activation */
 	for (int ks = 1; ks <= 3; ks += 2)

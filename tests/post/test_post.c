@@ -1,5 +1,5 @@
 /*
- * post_check.c - the post-processing libraries against brute force:
+ * test_post.c - the post-processing libraries against brute force:
  *   edt.c         br_edt_sq (full) and br_edt_sq_points (from voxel lists)
  *                 on random sparse and dense sets, anisotropic spacing,
  *                 boxes thin in every axis;
@@ -286,5 +286,5 @@ int main(void)
 		fail |= check_cc(++id, 30, 20, 1, 0.5, 6);
 	}
 	(void)fail;
-	return tap_done("post_check");
+	return tap_done("test_post");
 }

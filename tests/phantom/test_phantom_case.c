@@ -1,11 +1,11 @@
 /*
- * t_phantom_case.c - the phantom library in-process (libcommon/phantom.h):
+ * test_phantom_case.c - the phantom library in-process (libcommon/phantom.h):
  * determinism (same parameters, same bytes, any number of threads), the
  * label set, tumours inside the brain, seeds and case numbers that differ,
  * the slab and BraTS 2023 variants of a case, bad parameters, mkdir -p; and,
  * given files written by brats-phantom, that they hold the in-memory case.
  *
- * usage: t_phantom_case DIR [SEED NUMBER full|small 2020|2023 PREFIX]...
+ * usage: test_phantom_case DIR [SEED NUMBER full|small 2020|2023 PREFIX]...
  *   DIR     a scratch folder (mkdir -p is tried under it)
  *   PREFIX  the tool's files without the modality suffix, e.g.
  *           out/BraTS20_Training_007/BraTS20_Training_007_
@@ -215,7 +215,7 @@ int main(int argc, char **argv)
 	int k, m, ok;
 
 	if (argc < 2 || (argc - 2) % 5 != 0) {
-		fprintf(stderr, "usage: t_phantom_case DIR [SEED NUMBER full|small 2020|2023 PREFIX]...\n");
+		fprintf(stderr, "usage: test_phantom_case DIR [SEED NUMBER full|small 2020|2023 PREFIX]...\n");
 		return 2;
 	}
 	mkdir_p(argv[1]);

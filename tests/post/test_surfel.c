@@ -1,9 +1,9 @@
 /*
- * t_surfel.c - the surface-element areas of libcommon/lesion.c for one
+ * test_surfel.c - the surface-element areas of libcommon/lesion.c for one
  * spacing, one a line (code 0 to 255), for t_lesion.sh to compare with
  * tests/post/lesion_ref.py.
  *
- *   t_surfel SX SY SZ
+ *   test_surfel SX SY SZ
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +16,7 @@ int main(int argc, char **argv)
 	int i;
 
 	if (argc != 4) {
-		fprintf(stderr, "usage: t_surfel SX SY SZ\n");
+		fprintf(stderr, "usage: test_surfel SX SY SZ\n");
 		return 2;
 	}
 	for (i = 0; i < 3; i++)
