@@ -72,6 +72,7 @@ void br_die(const char *path, const char *fmt, ...)
 	va_list ap;
 
 	br_progress_end();
+	flockfile(stderr); /* one whole line, whichever thread speaks */
 	fprintf(stderr, "%s: ", br_opt.prog);
 	if (path != NULL)
 		fprintf(stderr, "%s: ", strcmp(path, "-") == 0 ? "stdin" : path);
@@ -79,6 +80,7 @@ void br_die(const char *path, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+	funlockfile(stderr);
 	br_tmp_remove_all(); /* no partial output survives an error */
 	exit(1);
 }
@@ -114,11 +116,13 @@ void br_msg(int level, const char *fmt, ...)
 	if (br_opt.verbose < level)
 		return;
 	br_progress_end();
+	flockfile(stderr); /* one whole line, whichever thread speaks */
 	fprintf(stderr, "%s: ", br_opt.prog);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+	funlockfile(stderr);
 }
 
 void br_warn(const char *path, const char *fmt, ...)
@@ -128,6 +132,7 @@ void br_warn(const char *path, const char *fmt, ...)
 	if (br_opt.verbose < 1)
 		return;
 	br_progress_end();
+	flockfile(stderr);
 	fprintf(stderr, "%s: ", br_opt.prog);
 	if (path != NULL)
 		fprintf(stderr, "%s: ", strcmp(path, "-") == 0 ? "stdin" : path);
@@ -136,6 +141,7 @@ void br_warn(const char *path, const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+	funlockfile(stderr);
 }
 
 int br_parse_choice(const char *arg, const char *opt, const char *const *choices)

@@ -107,8 +107,10 @@ static void write_csv(const char *out, const br_score_job *jobs, size_t n, const
 
 	if (text == NULL)
 		br_die(NULL, "%s", br_error());
-	if (br_text_write(out, text, len) < 0)
-		br_die(strcmp(out, "-") == 0 ? "stdout" : out, "%s", br_error());
+	if (br_text_write(out, text, len) < 0) {
+		free(text);
+		br_die(br_out_name(out), "%s", br_error());
+	}
 	free(text);
 }
 
@@ -177,6 +179,8 @@ int main(int argc, char **argv)
 		if (!one.scored)
 			br_die(NULL, "%s", one.err != NULL ? one.err : "out of memory");
 		write_csv(out, &one, 1, &o);
+		free(one.id);
+		free(one.err);
 		return 0;
 	}
 

@@ -78,7 +78,9 @@ int main(int argc, char **argv)
 }
 C
 CC=${CC:-cc}
-if $CC -std=c11 -I"$TOP/libcommon" -o "$TMPDIR/w" "$TMPDIR/w.c" "$LIB" -lz -lm -lpthread 2>"$TMPDIR/link.err"; then
+SAN=
+grep -q __asan_init "$LIB" 2>/dev/null && SAN="-fsanitize=address,undefined" # the SANITIZE=1 build
+if $CC -std=c11 $SAN -I"$TOP/libcommon" -o "$TMPDIR/w" "$TMPDIR/w.c" "$LIB" -lz -lm -lpthread 2>"$TMPDIR/link.err"; then
 	t_ok "a program using the NRRD and text writers links without nifti_clib and libpng"
 	"$TMPDIR/w" "$TMPDIR/w.nrrd" "$TMPDIR/w.txt" && head -c 8 "$TMPDIR/w.nrrd" | grep -q NRRD0004 && [ "$(cat "$TMPDIR/w.txt")" = x ]
 	ok $? "and it writes both files"

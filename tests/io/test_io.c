@@ -81,7 +81,7 @@ static void nrrd_stream(void)
 	br_reader *rd;
 	int ok = w && br_writer_put(w, a) == 0 && br_writer_put(w, b) == 0 && br_writer_put(w, a) == 0 &&
 		 br_writer_close(w) == 0;
-	int n = 0, k;
+	int n = 0, k = -1;
 
 	rd = ok ? br_reader_open(path("s.nrrd")) : NULL;
 	while (rd && (k = br_reader_next(rd, &r)) == 1) {
