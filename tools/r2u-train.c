@@ -98,30 +98,37 @@ static void read_list(r2u_list *p, const char *path)
 }
 
 /* whole-tumour Dice averaged over the validation cases */
+/* the whole-tumour Dice of one held-out case (1 when both are empty) */
+static double validate_case(r2u *m, const r2u_case *k, int batch)
+{
+	size_t nv = br_vol_nvox(k->img), i, tp = 0, np = 0, nt = 0;
+	float *p = malloc(nv * 4 * sizeof *p);
+	const uint8_t *l = k->lab->data;
+	char msg[512];
+	double d;
+
+	if (p == NULL)
+		br_die(NULL, "out of memory");
+	if (r2u_predict(&m, 1, k->img, 0, batch, p, msg, sizeof msg) < 0)
+		br_die(k->img_path, "validation: %s", msg);
+	for (i = 0; i < nv; i++) {
+		int a = p[i] >= 0.5f, b = l[i] > 0;
+		tp += a && b;
+		np += a;
+		nt += b;
+	}
+	d = np + nt == 0 ? 1.0 : 2.0 * tp / (double)(np + nt);
+	free(p);
+	return d;
+}
+
 static double validate(r2u *m, const r2u_data *val, int batch)
 {
 	double sum = 0;
 	int c;
-	char msg[512];
 
-	for (c = 0; c < val->ncases; c++) {
-		const r2u_case *k = &val->cases[c];
-		size_t nv = br_vol_nvox(k->img), i, tp = 0, np = 0, nt = 0;
-		float *p = malloc(nv * 4 * sizeof *p);
-		const uint8_t *l = k->lab->data;
-		if (p == NULL)
-			br_die(NULL, "out of memory");
-		if (r2u_predict(&m, 1, k->img, 0, batch, p, msg, sizeof msg) < 0)
-			br_die(k->img_path, "validation: %s", msg);
-		for (i = 0; i < nv; i++) {
-			int a = p[i] >= 0.5f, b = l[i] > 0;
-			tp += a && b;
-			np += a;
-			nt += b;
-		}
-		sum += np + nt == 0 ? 1.0 : 2.0 * tp / (double)(np + nt);
-		free(p);
-	}
+	for (c = 0; c < val->ncases; c++)
+		sum += validate_case(m, &val->cases[c], batch);
 	return sum / val->ncases;
 }
 
@@ -215,28 +222,11 @@ static double validate_split(r2u *m, const r2u_data *val, int batch, br_comm *co
 {
 	int n = br_comm_size(comm), me = br_comm_rank(comm), c;
 	double *d = calloc((size_t)val->ncases, sizeof *d), sum = 0;
-	char msg[512];
 
 	if (d == NULL)
 		br_die(NULL, "out of memory");
-	for (c = me; c < val->ncases; c += n) {
-		const r2u_case *k = &val->cases[c];
-		size_t nv = br_vol_nvox(k->img), i, tp = 0, np = 0, nt = 0;
-		float *p = malloc(nv * 4 * sizeof *p);
-		const uint8_t *l = k->lab->data;
-		if (p == NULL)
-			br_die(NULL, "out of memory");
-		if (r2u_predict(&m, 1, k->img, 0, batch, p, msg, sizeof msg) < 0)
-			br_die(k->img_path, "validation: %s", msg);
-		for (i = 0; i < nv; i++) {
-			int a = p[i] >= 0.5f, b = l[i] > 0;
-			tp += a && b;
-			np += a;
-			nt += b;
-		}
-		d[c] = np + nt == 0 ? 1.0 : 2.0 * tp / (double)(np + nt);
-		free(p);
-	}
+	for (c = me; c < val->ncases; c += n)
+		d[c] = validate_case(m, &val->cases[c], batch);
 	if (br_comm_allreduce_d(comm, d, (size_t)val->ncases) < 0)
 		br_die(NULL, "validation: %s", br_comm_error(comm));
 	for (c = 0; c < val->ncases; c++)

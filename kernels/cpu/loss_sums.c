@@ -41,7 +41,7 @@ int cpu_loss_sums(br_ctx *ctx, double *sums, const br_tensor *logit, const uint8
 	return 0;
 }
 
-/* loss: 1 float or NULL  dlogit, logit: (N,1,H,W)  labels: N*H*W  sums: 4 double (whole batch)
+/* loss: 1 float or NULL  dlogit (or NULL), logit: (N,1,H,W)  labels: N*H*W  sums: 4 double (whole batch)
  * dL/dz = (p - t) / count + p (1 - p) (2 num p - 2 t s) / s^2 */
 int cpu_loss_from_sums(br_ctx *ctx, float *loss, br_tensor *dlogit, const br_tensor *logit, const uint8_t *labels,
 		       const double *sums, double count, int target, float weight)
@@ -52,10 +52,13 @@ int cpu_loss_from_sums(br_ctx *ctx, float *loss, br_tensor *dlogit, const br_ten
 	float kp = (float)((double)weight * 2.0 * num / (s * s));
 	float kt = (float)((double)weight * 2.0 / s);
 	const float *z = cpu_f(logit);
-	float *dz = cpu_f(dlogit);
+	float *dz;
 
 	if (loss != NULL)
 		*loss = (float)(sums[0] / count + 1.0 - num / s);
+	if (dlogit == NULL)
+		return 0;
+	dz = cpu_f(dlogit);
 #pragma omp parallel for num_threads(cpu_nt(ctx, m, 1 << 13)) schedule(static)
 	for (size_t i = 0; i < m; i++) {
 		float t = br_target_of(labels[i], target), p = cpu_sigmoid(z[i]);
