@@ -201,7 +201,7 @@ int main(int argc, char **argv)
 #pragma omp critical
 		{
 			done++;
-			br_progress("%zu/%zu cases", done, njobs);
+			br_progress_unit("%s: %zu/%zu cases", jobs[i].id != NULL ? jobs[i].id : "case", done, njobs);
 		}
 	}
 	br_progress_end();

@@ -103,9 +103,14 @@ ok $? "missing prediction and missing ground truth listed on stderr, exit $rc"
 	[ "$(grep '^c15_phantom,' "$O/miss.csv")" = "$(grep '^c15_phantom,' "$O/all.csv")" ]
 ok $? "the other cases scored and written"
 rm "$O/pm/zz_orphan.nii.gz"
-brats-metrics --subset -p "$O/pm" -g "$O/gm" >"$O/sub.csv" 2>"$O/sub.err"
+brats-metrics -q --subset -p "$O/pm" -g "$O/gm" >"$O/sub.csv" 2>"$O/sub.err"
 [ $? -eq 0 ] && [ ! -s "$O/sub.err" ] && [ "$(wc -l <"$O/sub.csv")" -eq 9 ]
 ok $? "--subset: ground-truth cases without a prediction are not errors"
+brats-metrics --subset -p "$O/pm" -g "$O/gm" >"$O/sub2.csv" 2>"$O/sub2.err"
+n=$(($(wc -l <"$O/sub.csv") - 1 - 5))
+[ "$(grep -Ec '^brats-metrics: [^ ]+: [0-9]+/[0-9]+ cases$' "$O/sub2.err")" -eq "$n" ] && [ "$(wc -l <"$O/sub2.err")" -eq "$n" ] &&
+	cmp -s "$O/sub.csv" "$O/sub2.csv"
+ok $? "without -q and without a terminal: one progress line per case on stderr ($n), the same CSV"
 cp "$D/pred/c13_phantom.nii.gz" "$O/pm/c13_phantom.nii"
 fails "two predictions for one case" 1 "^brats-metrics: $O/pm: several predictions for case c13_phantom" \
 	brats-metrics --subset -q -p "$O/pm" -g "$O/gm" -o "$O/dup.csv"
@@ -170,7 +175,7 @@ fails "--region XT" 2 "^brats-metrics: --region: 'XT' is not ET, WT or TC" brats
 fails "--labels 2021" 2 "^brats-metrics: --labels: '2021'" brats-metrics --labels 2021 "$Q" "$G"
 fails "unknown option" 2 "\(see brats-metrics -h\)$" brats-metrics --bogus "$Q" "$G"
 {
-	brats-metrics -p "$D/pred" -g "$D/gt" 2>"$O/pipe.err"
+	brats-metrics -q -p "$D/pred" -g "$D/gt" 2>"$O/pipe.err"
 	echo $? >"$O/pipe.rc"
 } | true
 [ ! -s "$O/pipe.err" ] && [ "$(cat "$O/pipe.rc")" -ne 0 ]
