@@ -44,6 +44,7 @@ static void nonzero_mask(uint8_t *out, const br_vol *v)
 #define NONZERO(T)                                  \
 	do {                                        \
 		const T *p = v->data;               \
+		_Pragma("omp simd")                 \
 		for (i = 0; i < n; i++)             \
 			out[i] = p[i] != 0;         \
 	} while (0)
@@ -61,22 +62,31 @@ static void nonzero_mask(uint8_t *out, const br_vol *v)
 #undef NONZERO
 }
 
-/* The fraction of brain voxels (nonzero in any modality) outside box. */
+/* The fraction of brain voxels (nonzero in any modality: brain is a 0/1
+ * mask) outside box, counted a row at a time. */
 static double outside_fraction(const br_vol *brain, br_box box, size_t *n_out, size_t *n_brain)
 {
 	const uint8_t *b = brain->data;
-	int64_t x, y, z, nx = brain->dim[0], ny = brain->dim[1], nz = brain->dim[2];
+	int64_t y, z, nx = brain->dim[0], ny = brain->dim[1], nz = brain->dim[2];
+	int64_t x0 = box.x0 > 0 ? box.x0 : 0, x1 = box.x0 + box.nx < nx ? box.x0 + box.nx : nx;
 	size_t in = 0, all = 0;
 
 	for (z = 0; z < nz; z++)
-		for (y = 0; y < ny; y++)
-			for (x = 0; x < nx; x++) {
-				if (!b[((size_t)z * (size_t)ny + (size_t)y) * (size_t)nx + (size_t)x])
-					continue;
-				all++;
-				in += x >= box.x0 && x < box.x0 + box.nx && y >= box.y0 && y < box.y0 + box.ny &&
-				      z >= box.z0 && z < box.z0 + box.nz;
+		for (y = 0; y < ny; y++) {
+			const uint8_t *row = b + ((size_t)z * (size_t)ny + (size_t)y) * (size_t)nx;
+			size_t c = 0, ci = 0;
+			int64_t x;
+#pragma omp simd reduction(+ : c)
+			for (x = 0; x < nx; x++)
+				c += row[x];
+			all += c;
+			if (y >= box.y0 && y < box.y0 + box.ny && z >= box.z0 && z < box.z0 + box.nz) {
+#pragma omp simd reduction(+ : ci)
+				for (x = x0; x < x1; x++)
+					ci += row[x];
+				in += ci;
 			}
+		}
 	*n_out = all - in;
 	*n_brain = all;
 	return all > 0 ? (double)(all - in) / (double)all : 0.0;
@@ -251,11 +261,12 @@ int main(int argc, char **argv)
 		{
 			size_t i, n = br_vol_nvox(any);
 			uint8_t *a = any->data;
-			for (m = 0; m < 4; m++) {
-				for (i = 0; i < n; i++)
-					a[i] |= nz[m][i];
+			const uint8_t *n0 = nz[0], *n1 = nz[1], *n2 = nz[2], *n3 = nz[3];
+#pragma omp simd
+			for (i = 0; i < n; i++)
+				a[i] = n0[i] | n1[i] | n2[i] | n3[i];
+			for (m = 0; m < 4; m++)
 				free(nz[m]);
-			}
 		}
 		if (brain_centre)
 			box = br_box_centred(any, w, h, any); /* centred on the brain's bounding box */
