@@ -155,23 +155,27 @@ static float *channel_f32(const br_vol *v, int64_t c, const char *path)
 /* A label map on img's grid as bytes. */
 static uint8_t *read_labels(const char *path, const br_vol *img, const char *img_path, int labels2023)
 {
-	br_vol *v = br_vol_read(path), *u;
+	br_vol *v = br_vol_read(path), *u = NULL;
 	uint8_t *lab;
+	char why[512] = "";
 
 	if (v == NULL)
 		br_die(path, "%s", br_error());
 	if (v->dim[3] != 1)
-		br_die(path, "a label map has one channel, this record has %lld", (long long)v->dim[3]);
-	if (v->dim[0] != img->dim[0] || v->dim[1] != img->dim[1] || v->dim[2] != img->dim[2])
-		br_die(path, "grid %lld x %lld x %lld differs from %s's %lld x %lld x %lld", (long long)v->dim[0],
-		       (long long)v->dim[1], (long long)v->dim[2], img_path, (long long)img->dim[0],
-		       (long long)img->dim[1], (long long)img->dim[2]);
-	if (!br_vol_same_grid(v, img))
-		br_die(path, "grid %lld x %lld x %lld: its affine differs from %s's", (long long)v->dim[0],
-		       (long long)v->dim[1], (long long)v->dim[2], img_path);
-	u = br_vol_labels_u8(v, labels2023);
-	if (u == NULL)
-		br_die(path, "%s", br_error());
+		snprintf(why, sizeof why, "a label map has one channel, this record has %lld", (long long)v->dim[3]);
+	else if (v->dim[0] != img->dim[0] || v->dim[1] != img->dim[1] || v->dim[2] != img->dim[2])
+		snprintf(why, sizeof why, "grid %lld x %lld x %lld differs from %s's %lld x %lld x %lld",
+			 (long long)v->dim[0], (long long)v->dim[1], (long long)v->dim[2], img_path,
+			 (long long)img->dim[0], (long long)img->dim[1], (long long)img->dim[2]);
+	else if (!br_vol_same_grid(v, img))
+		snprintf(why, sizeof why, "grid %lld x %lld x %lld: its affine differs from %s's", (long long)v->dim[0],
+			 (long long)v->dim[1], (long long)v->dim[2], img_path);
+	else if ((u = br_vol_labels_u8(v, labels2023)) == NULL)
+		snprintf(why, sizeof why, "%s", br_error());
+	if (why[0] != '\0') { /* nothing held when the tool ends */
+		br_vol_free(v);
+		br_die(path, "%s", why);
+	}
 	if (u != v)
 		br_vol_free(v);
 	lab = u->data; /* the bytes outlive the record */
