@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "atomic_file.h"
+#include "bufin.h"
 #include "volume.h"
 
 /* ---- temporary files removed on signals ---- */
@@ -222,6 +223,7 @@ static int open_direct(br_atomic *a, const char *path, mode_t mode)
 		close(fd);
 		return br_set_error("changed while being opened");
 	}
+	br_pipe_widen(fd);
 	a->f = fdopen(fd, "wb");
 	if (a->f == NULL) {
 		e = errno;

@@ -1,7 +1,7 @@
 /*
  * bufin.c - buffered input over a file descriptor (see bufin.h).
  */
-#define _POSIX_C_SOURCE 200809L
+#define _GNU_SOURCE /* F_SETPIPE_SZ */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -13,6 +13,22 @@
 #include "volume.h"
 
 #define BR_IN_CAP (1u << 20)
+
+/* A pipe holds 64 KiB by default: a 63 MB record then crosses it in a
+ * thousand sleeps and wake-ups of each side.  Either end widens it to 1 MiB
+ * (the unprivileged limit of a default Linux); anything that is not a pipe,
+ * or a kernel that refuses, is left as it is. */
+void br_pipe_widen(int fd)
+{
+#ifdef F_SETPIPE_SZ
+	struct stat st;
+
+	if (fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode) && fcntl(fd, F_GETPIPE_SZ) < (1 << 20))
+		(void)fcntl(fd, F_SETPIPE_SZ, 1 << 20);
+#else
+	(void)fd;
+#endif
+}
 
 int br_in_open(br_in *in, const char *path)
 {
@@ -32,6 +48,7 @@ int br_in_open(br_in *in, const char *path)
 		in->own_fd = 1;
 		in->name = path;
 	}
+	br_pipe_widen(in->fd);
 	in->cap = BR_IN_CAP;
 	in->buf = malloc(in->cap);
 	if (in->buf == NULL) {
@@ -164,6 +181,7 @@ int br_in_grow(unsigned char **buf, size_t *cap, size_t want)
 	p = realloc(*buf, n ? n : 1);
 	if (p == NULL)
 		return br_set_error("out of memory (%zu bytes)", n);
+	br_mem_advise(p, n); /* the part not yet written */
 	*buf = p;
 	*cap = n;
 	return 0;

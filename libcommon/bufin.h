@@ -19,6 +19,7 @@ typedef struct {
 } br_in;
 
 int br_in_open(br_in *in, const char *path); /* "-" = stdin */
+void br_pipe_widen(int fd); /* a pipe (fd either end) to 1 MiB, if allowed */
 void br_in_close(br_in *in);
 /* Make at least n bytes available unless EOF; returns bytes available. */
 size_t br_in_fill(br_in *in, size_t n);

@@ -162,9 +162,49 @@ static void set_source_meta(br_vol *o, const int64_t sz[3], const double a[4][4]
 		     a[1][2] + 0.0, a[1][3] + 0.0, a[2][0] + 0.0, a[2][1] + 0.0, a[2][2] + 0.0, a[2][3] + 0.0);
 }
 
-br_vol *br_crop(const br_vol *v, br_box box, int dtype)
+/* Channel c of o (box-sized) <- the box of channel vc of v, row by row,
+ * converted to o's type (v's own, or float32); voxels of the box outside v's
+ * grid are left as they are. */
+static void copy_into(br_vol *o, int64_t c, const br_vol *v, int64_t vc, br_box box)
 {
-	br_vol *o, *conv;
+	int64_t xa, xb, y, z;
+	size_t es = br_dtype_size(o->dtype), nvg = br_vol_nvox(v), nvb = br_vol_nvox(o);
+
+	xa = box.x0 < 0 ? -box.x0 : 0;
+	xb = box.x0 + box.nx > v->dim[0] ? v->dim[0] - box.x0 : box.nx;
+	if (xb <= xa)
+		return;
+	for (z = 0; z < box.nz; z++) {
+		int64_t gz = box.z0 + z;
+		if (gz < 0 || gz >= v->dim[2])
+			continue;
+		for (y = 0; y < box.ny; y++) {
+			int64_t gy = box.y0 + y, x, n = xb - xa;
+			size_t gi, bi;
+			if (gy < 0 || gy >= v->dim[1])
+				continue;
+			gi = (size_t)vc * nvg + ((size_t)gz * (size_t)v->dim[1] + (size_t)gy) * (size_t)v->dim[0] +
+			     (size_t)(box.x0 + xa);
+			bi = (size_t)c * nvb + ((size_t)z * (size_t)box.ny + (size_t)y) * (size_t)box.nx + (size_t)xa;
+			if (o->dtype == v->dtype) {
+				memcpy((char *)o->data + bi * es, (const char *)v->data + gi * es, (size_t)n * es);
+			} else if (v->dtype == BR_I16) { /* the common case, kept fast */
+				const int16_t *s = (const int16_t *)v->data + gi;
+				float *d = (float *)o->data + bi;
+#pragma omp simd
+				for (x = 0; x < n; x++)
+					d[x] = s[x];
+			} else {
+				for (x = 0; x < n; x++)
+					br_vol_set(o, bi + (size_t)x, br_vol_get(v, gi + (size_t)x));
+			}
+		}
+	}
+}
+
+br_vol *br_crop_header(const br_vol *v, br_box box, int dtype, int64_t nc)
+{
+	br_vol *o;
 	br_box prev, total;
 	int64_t sz[3];
 	double sa[4][4];
@@ -173,17 +213,16 @@ br_vol *br_crop(const br_vol *v, br_box box, int dtype)
 		br_set_error("empty crop box");
 		return NULL;
 	}
-	/* crop in the source type, then convert only the box */
-	o = br_vol_new(v->dtype, box.nx, box.ny, box.nz, v->dim[3]);
+	o = br_vol_new_empty(dtype, box.nx, box.ny, box.nz, nc);
 	if (o == NULL)
 		return NULL;
-	o->ndim = v->ndim;
+	if (nc == v->dim[3])
+		o->ndim = v->ndim;
 	if (br_meta_copy(o, v) < 0) {
 		br_vol_free(o);
 		return NULL;
 	}
 	br_affine_shift(o->affine, v->affine, (double)box.x0, (double)box.y0, (double)box.z0);
-	copy_box(o, v, box, 1);
 	if (has_crop_meta(v)) {
 		if (br_box_from_meta(v, &prev, sz, sa) < 0) {
 			br_vol_free(o);
@@ -200,7 +239,37 @@ br_vol *br_crop(const br_vol *v, br_box box, int dtype)
 		sz[2] = v->dim[2];
 		set_source_meta(o, sz, v->affine, box);
 	}
-	if (dtype == o->dtype)
+	return o;
+}
+
+int br_crop_into(br_vol *o, int64_t c, const br_vol *v, int64_t vc, br_box box)
+{
+	if (o->dim[0] != box.nx || o->dim[1] != box.ny || o->dim[2] != box.nz || c < 0 || c >= o->dim[3] || vc < 0 ||
+	    vc >= v->dim[3] || o->data == NULL || v->data == NULL)
+		return br_set_error("crop: the record does not fit the box");
+	if (o->dtype != v->dtype && o->dtype != BR_F32)
+		return br_set_error("crop: cannot convert %s to %s while cropping", br_dtype_name(v->dtype),
+				    br_dtype_name(o->dtype));
+	copy_into(o, c, v, vc, box);
+	return 0;
+}
+
+br_vol *br_crop(const br_vol *v, br_box box, int dtype)
+{
+	br_vol *o, *conv;
+	int64_t c;
+	/* straight into dtype where a row copy can convert, else crop in the
+	 * source type and convert only the box */
+	int direct = dtype == v->dtype || dtype == BR_F32;
+
+	o = br_crop_header(v, box, direct ? dtype : v->dtype, v->dim[3]);
+	if (o == NULL || br_vol_alloc(o) < 0) {
+		br_vol_free(o);
+		return NULL;
+	}
+	for (c = 0; c < v->dim[3]; c++)
+		copy_into(o, c, v, c, box);
+	if (direct)
 		return o;
 	conv = br_vol_convert(o, dtype);
 	br_vol_free(o);

@@ -30,6 +30,13 @@ br_box br_box_centred(const br_vol *grid, int64_t nx, int64_t ny, const br_vol *
  * original source grid and the boxes compose. */
 br_vol *br_crop(const br_vol *v, br_box box, int dtype);
 
+/* br_crop in two steps, for a record assembled from several sources: the
+ * header of the box cut from v (sizes, shifted affine, v's metadata and the
+ * crop's; nc channels of dtype; no data: br_vol_alloc gives it zeros), then
+ * channel vc of v into channel c of it (o's type is v's or float32). */
+br_vol *br_crop_header(const br_vol *v, br_box box, int dtype, int64_t nc);
+int br_crop_into(br_vol *o, int64_t c, const br_vol *v, int64_t vc, br_box box);
+
 /* The crop box of a cropped record relative to its source grid, from its
  * metadata; -1 with a reason when it has none. */
 int br_box_from_meta(const br_vol *v, br_box *box, int64_t src_sizes[3], double src_affine[4][4]);

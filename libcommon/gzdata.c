@@ -60,7 +60,7 @@ static int whole_range(const unsigned char *in, size_t nin, size_t offset, size_
 
 	if (nin < 18 || in[0] != 0x1f || in[1] != 0x8b)
 		return 1;
-	o = malloc(cap ? cap : 1);
+	o = br_mem_alloc(cap);
 	if (o == NULL)
 		return br_set_error("out of memory (%zu bytes)", cap);
 	d = libdeflate_alloc_decompressor();

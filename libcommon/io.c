@@ -16,6 +16,7 @@
 #include <nifti1_io.h>
 
 #include "atomic_file.h"
+#include "bufin.h"
 #include "io_internal.h"
 #include "volume.h"
 
@@ -274,6 +275,7 @@ br_writer *br_writer_open(const char *path, int force)
 		}
 		w->is_stdout = 1;
 		w->f = stdout;
+		br_pipe_widen(1);
 		w->fmt = BR_FMT_NRRD;
 		return w;
 	}

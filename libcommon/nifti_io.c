@@ -131,7 +131,7 @@ static int read_data(const char *path, const nifti_image *nim, size_t want, void
 			return br_set_error("data truncated: %zu of the %zu bytes the header promises", have, want);
 		}
 		cap = want;
-		buf = malloc(want);
+		buf = br_mem_alloc(want);
 		if (buf == NULL) {
 			gzclose(g);
 			return br_set_error("out of memory (%zu bytes)", want);

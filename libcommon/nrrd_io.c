@@ -211,7 +211,7 @@ static int parse_space(const char *s, double flip[3])
 static int transpose_channels_last(br_vol *v)
 {
 	size_t nv = br_vol_nvox(v), nc = (size_t)v->dim[3], es = br_dtype_size(v->dtype), i, c;
-	unsigned char *src = v->data, *dst = malloc(br_vol_bytes(v));
+	unsigned char *src = v->data, *dst = br_mem_alloc(br_vol_bytes(v));
 
 	if (dst == NULL)
 		return br_set_error("out of memory");
@@ -236,7 +236,7 @@ static int read_raw(br_in *in, br_vol *v)
 			return br_set_error("NRRD data truncated: the header promises %zu bytes, the file holds %zu", want,
 					    left);
 		cap = want;
-		buf = malloc(want ? want : 1);
+		buf = br_mem_alloc(want);
 		if (buf == NULL)
 			return br_set_error("out of memory (%zu bytes)", want);
 	}

@@ -1,7 +1,7 @@
 /*
  * volume.c - the volume record: allocation, metadata, conversion, geometry.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE /* madvise */
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -146,15 +146,54 @@ br_vol *br_vol_new_empty(int dtype, int64_t nx, int64_t ny, int64_t nz, int64_t 
 	return v;
 }
 
+/* Large arrays ask the kernel for transparent huge pages (Linux in its
+ * "madvise" mode): a fresh 63 MB record is then faulted in about 30 steps of
+ * 2 MiB instead of 15,000 of 4 KiB, which was most of brats-crop's time on a
+ * real case.  The advice covers the pages [p, p + n) touches, rounded out:
+ * a large block of malloc is a mapping of its own, and advising all of it
+ * (not a part, which would split it) lets realloc keep growing it in place
+ * with mremap.  It is a hint: it changes no content, and a refusal (another
+ * kernel, THP off) changes nothing. */
+#define HUGE_PAGE ((uintptr_t)2 << 20)
+void br_mem_advise(void *p, size_t n)
+{
+#ifdef MADV_HUGEPAGE
+	uintptr_t pg = 4096, a = (uintptr_t)p & ~(pg - 1), b = ((uintptr_t)p + n + pg - 1) & ~(pg - 1);
+
+	if (p != NULL && n >= 2 * HUGE_PAGE)
+		(void)madvise((void *)a, b - a, MADV_HUGEPAGE);
+#else
+	(void)p;
+	(void)n;
+#endif
+}
+
+void *br_mem_alloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	br_mem_advise(p, n);
+	return p;
+}
+
+int br_vol_alloc(br_vol *v)
+{
+	/* calloc's large blocks are fresh, untouched mappings: advised before
+	 * their first use */
+	v->data = calloc(br_vol_numel(v) ? br_vol_numel(v) : 1, br_dtype_size(v->dtype));
+	if (v->data == NULL)
+		return br_set_error("out of memory (%zu bytes)", br_vol_bytes(v));
+	br_mem_advise(v->data, br_vol_bytes(v));
+	return 0;
+}
+
 br_vol *br_vol_new(int dtype, int64_t nx, int64_t ny, int64_t nz, int64_t nc)
 {
 	br_vol *v = br_vol_new_empty(dtype, nx, ny, nz, nc);
 
 	if (v == NULL)
 		return NULL;
-	v->data = calloc(br_vol_numel(v), br_dtype_size(dtype));
-	if (v->data == NULL) {
-		br_set_error("out of memory (%zu bytes)", br_vol_bytes(v));
+	if (br_vol_alloc(v) < 0) {
 		free(v);
 		return NULL;
 	}

@@ -96,6 +96,13 @@ int br_dtype_is_float(int dtype);
 /* New record with zeroed data (identity affine, no metadata). nc == 0 or 1
  * gives a 3-D record. */
 br_vol *br_vol_new(int dtype, int64_t nx, int64_t ny, int64_t nz, int64_t nc);
+/* zeroed data for a record made by br_vol_new_empty (data NULL) */
+int br_vol_alloc(br_vol *v);
+/* Large arrays: br_mem_alloc is malloc with br_mem_advise, which asks for
+ * huge pages over [p, p + n) before the memory is first touched (a hint;
+ * free() releases the block as usual). */
+void *br_mem_alloc(size_t n);
+void br_mem_advise(void *p, size_t n);
 /* The same record without its data (data NULL), for readers that fill it
  * as the data arrives. */
 br_vol *br_vol_new_empty(int dtype, int64_t nx, int64_t ny, int64_t nz, int64_t nc);

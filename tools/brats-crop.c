@@ -204,8 +204,8 @@ int main(int argc, char **argv)
 	}
 
 	/* Images: read in parallel; with a grid-centred box each one is cropped
-	 * as soon as it is read, so that at most a few full volumes are in
-	 * memory at once. */
+	 * as soon as it is read, straight into its channel of the output, so
+	 * that at most a few full volumes are in memory at once. */
 	if (seg) {
 		segv = load(paths[BR_SEG], 1, y2023);
 		box = br_box_centred(segv, w, h, NULL);
@@ -213,8 +213,9 @@ int main(int argc, char **argv)
 	where = argc == 1 ? argv[0] : paths[0];
 	if (!seg || brain_centre) {
 		char *errs[4] = {0};
-		br_vol *crops[4] = {0};
 		uint8_t *nz[4] = {0}; /* nonzero voxels of each modality */
+		int64_t grid0[3] = {0}; /* the grid of the image that made o */
+		char oerr[256] = "";
 		br_vol *any;
 		int nthr = br_opt.threads > 0 ? br_opt.threads : 4;
 
@@ -229,13 +230,35 @@ int main(int argc, char **argv)
 				errs[m] = strdup("has several channels, expected one volume");
 			} else if (br_vol_check_finite(v) < 0) {
 				errs[m] = strdup(br_error());
-			} else if ((nz[m] = malloc(br_vol_nvox(v))) == NULL) {
+			} else if ((nz[m] = br_mem_alloc(br_vol_nvox(v))) == NULL) {
 				errs[m] = strdup("out of memory");
 			} else {
 				nonzero_mask(nz[m], v);
-				/* every grid is the same (checked below), so is every box */
-				if (!brain_centre && !seg && (crops[m] = br_crop(v, br_box_centred(v, w, h, NULL), BR_F32)) == NULL)
-					errs[m] = strdup(br_error());
+				if (!brain_centre && !seg) {
+					/* every grid is the same (checked below), so is every
+					 * box: the first image read makes the output, whose
+					 * metadata is set from the first modality below */
+					br_box b = br_box_centred(v, w, h, NULL);
+					int fits;
+#pragma omp critical(brats_crop_out)
+					{
+						if (o == NULL) {
+							memcpy(grid0, v->dim, sizeof grid0);
+							if ((o = br_crop_header(v, b, BR_F32, 4)) != NULL && br_vol_alloc(o) < 0) {
+								br_vol_free(o);
+								o = NULL;
+							}
+							if (o == NULL)
+								snprintf(oerr, sizeof oerr, "%s", br_error());
+						}
+						/* another grid is refused below, by name */
+						fits = o != NULL && memcmp(grid0, v->dim, sizeof grid0) == 0;
+					}
+					if (o == NULL)
+						errs[m] = strdup(oerr);
+					else if (fits && br_crop_into(o, m, v, 0, b) < 0)
+						errs[m] = strdup(br_error());
+				}
 			}
 			if (!brain_centre && !seg) {
 				/* keep only the header for the grid check */
@@ -274,21 +297,23 @@ int main(int argc, char **argv)
 			box = br_box_centred(any, w, h, NULL);
 		outside = outside_fraction(any, box, &n_out, &n_brain);
 		br_vol_free(any);
-		if (brain_centre) {
-			if (!seg)
-				for (m = 0; m < 4; m++)
-					if ((crops[m] = br_crop(vols[m], box, BR_F32)) == NULL)
-						br_die(paths[m], "%s", br_error());
-		}
 		if (!seg) {
-			size_t nb = br_vol_nvox(crops[0]);
-			o = br_vol_like(crops[0], BR_F32, 4);
-			if (o == NULL)
-				br_die(NULL, "%s", br_error());
-			for (m = 0; m < 4; m++) {
-				memcpy((float *)o->data + (size_t)m * nb, crops[m]->data, nb * sizeof(float));
-				br_vol_free(crops[m]);
+			/* the header from the first modality (t1), as it always was */
+			br_vol *hdr = br_crop_header(vols[0], box, BR_F32, 4);
+			if (hdr == NULL)
+				br_die(paths[0], "%s", br_error());
+			if (brain_centre) {
+				if (br_vol_alloc(hdr) < 0)
+					br_die(NULL, "%s", br_error());
+				for (m = 0; m < 4; m++)
+					if (br_crop_into(hdr, m, vols[m], 0, box) < 0)
+						br_die(paths[m], "%s", br_error());
+			} else {
+				hdr->data = o->data;
+				o->data = NULL;
+				br_vol_free(o);
 			}
+			o = hdr;
 			br_meta_set(o, BR_KEY_CONTENT, "image");
 			br_meta_set(o, BR_KEY_CHANNELS, "t1 t1ce t2 flair");
 		}
