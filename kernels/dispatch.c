@@ -7,6 +7,7 @@
  * the library was built with CUDA.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -898,4 +899,39 @@ int br_labels_assemble(br_ctx *ctx, uint8_t *labels, const float *probs, size_t 
 	if (n > 0 && (chk_p(ctx, op, "labels", labels) < 0 || chk_p(ctx, op, "probs", probs) < 0))
 		return -1;
 	DISPATCH(ctx, labels_assemble, labels, probs, n, wt_only);
+}
+
+static int chk_slices(br_ctx *ctx, const char *op, const char *name, const br_tensor *t, const float *rec, int nz,
+		      int z0)
+{
+	if (chk_t(ctx, op, name, t) < 0 || chk_p(ctx, op, "rec", rec) < 0)
+		return -1;
+	if (nz < 1 || z0 < 0 || z0 > nz - t->n)
+		return br_ctx_fail(ctx, "%s: slices %d..%d of a record of %d", op, z0, z0 + t->n - 1, nz);
+	return 0;
+}
+
+int br_slices_gather(br_ctx *ctx, br_tensor *x, const float *rec, int nz, int z0, int flip)
+{
+	const char *op = "slices_gather";
+
+	if (chk_slices(ctx, op, "x", x, rec, nz, z0) < 0)
+		return -1;
+	DISPATCH(ctx, slices_gather, x, rec, nz, z0, flip);
+}
+
+int br_slices_scatter_sigmoid(br_ctx *ctx, float *rec, int k, int nk, int nz, const br_tensor *y, int z0, int flip,
+			      double scale)
+{
+	const char *op = "slices_scatter_sigmoid";
+
+	if (chk_slices(ctx, op, "y", y, rec, nz, z0) < 0)
+		return -1;
+	if (y->c != 1)
+		return br_ctx_fail(ctx, "%s: y has %d channels, expected 1", op, y->c);
+	if (nk < 1 || k < 0 || k >= nk)
+		return br_ctx_fail(ctx, "%s: channel %d of %d", op, k, nk);
+	if (!isfinite(scale))
+		return br_ctx_fail(ctx, "%s: scale %g", op, scale);
+	DISPATCH(ctx, slices_scatter_sigmoid, rec, k, nk, nz, y, z0, flip, scale);
 }

@@ -37,6 +37,7 @@ enum { OPT_PROB = 256, OPT_WT, OPT_TTA, OPT_BATCH, OPT_PREC, OPT_NOCHECK };
 
 struct infer_job {
 	r2u **models;
+	r2u_predictor *pred;
 	int nm, prob, wt_only, tta, batch, no_check;
 	long nslices;
 	double t0;
@@ -90,10 +91,12 @@ static br_vol *infer_record(br_vol *v, const char *path, int index, void *arg)
 		goto fail;
 	if (!j->no_check && check_normalised(v) < 0)
 		goto fail;
-	o = br_vol_like(v, BR_F32, 4);
+	/* the probabilities, or only the label map, come back from the device */
+	o = j->prob ? br_vol_like(v, BR_F32, 4) : br_vol_like(v, BR_U8, 1);
 	if (o == NULL)
 		goto fail;
-	if (r2u_predict(j->models, j->nm, v, j->tta, j->batch, o->data, err, sizeof err) < 0) {
+	if (r2u_predictor_run(j->pred, v, j->prob ? o->data : NULL, j->prob ? NULL : o->data, j->wt_only, err,
+			      sizeof err) < 0) {
 		br_set_error("%s", err);
 		goto fail;
 	}
@@ -102,12 +105,6 @@ static br_vol *infer_record(br_vol *v, const char *path, int index, void *arg)
 		br_meta_set(o, BR_KEY_CONTENT, "prob");
 		br_meta_set(o, BR_KEY_CHANNELS, "wt ncr ed et");
 	} else {
-		br_vol *l = br_vol_like(v, BR_U8, 1);
-		if (l == NULL)
-			goto fail;
-		r2u_assemble(l->data, o->data, br_vol_nvox(v), j->wt_only);
-		br_vol_free(o);
-		o = l;
 		br_meta_set(o, BR_KEY_CONTENT, j->wt_only ? "mask" : "labels");
 		br_meta_del(o, BR_KEY_CHANNELS);
 	}
@@ -215,10 +212,14 @@ int main(int argc, char **argv)
 	job.tta = tta;
 	job.batch = batch;
 	job.no_check = no_check;
+	job.pred = r2u_predictor_new(models, nm, tta, batch, err, sizeof err);
+	if (job.pred == NULL)
+		br_die(NULL, "%s", err);
 	t0 = job.t0 = br_now();
 	br_filter_records(out, argv + optind, argc - optind, infer_record, &job);
 	br_progress_end();
 	br_msg(2, "%ld slices in %.2f s (%.1f slices/s)", job.nslices, br_now() - t0, job.nslices / (br_now() - t0));
+	r2u_predictor_free(job.pred);
 	for (k = 0; k < nm; k++)
 		r2u_free(models[k]);
 	br_ctx_free(ctx);

@@ -97,22 +97,22 @@ static void read_list(r2u_list *p, const char *path)
 		br_die(path, "%s", msg);
 }
 
-/* whole-tumour Dice averaged over the validation cases */
-/* the whole-tumour Dice of one held-out case (1 when both are empty) */
-static double validate_case(r2u *m, const r2u_case *k, int batch)
+/* the whole-tumour Dice of one held-out case (1 when both are empty): the
+ * whole-tumour mask of the label map rule comes down from the device */
+static double validate_case(r2u_predictor *pred, const r2u_case *k)
 {
 	size_t nv = br_vol_nvox(k->img), i, tp = 0, np = 0, nt = 0;
-	float *p = malloc(nv * 4 * sizeof *p);
+	uint8_t *p = malloc(nv ? nv : 1);
 	const uint8_t *l = k->lab->data;
 	char msg[512];
 	double d;
 
 	if (p == NULL)
 		br_die(NULL, "out of memory");
-	if (r2u_predict(&m, 1, k->img, 0, batch, p, msg, sizeof msg) < 0)
+	if (r2u_predictor_run(pred, k->img, NULL, p, 1, msg, sizeof msg) < 0)
 		br_die(k->img_path, "validation: %s", msg);
 	for (i = 0; i < nv; i++) {
-		int a = p[i] >= 0.5f, b = l[i] > 0;
+		int a = p[i] != 0, b = l[i] > 0;
 		tp += a && b;
 		np += a;
 		nt += b;
@@ -122,15 +122,6 @@ static double validate_case(r2u *m, const r2u_case *k, int batch)
 	return d;
 }
 
-static double validate(r2u *m, const r2u_data *val, int batch)
-{
-	double sum = 0;
-	int c;
-
-	for (c = 0; c < val->ncases; c++)
-		sum += validate_case(m, &val->cases[c], batch);
-	return sum / val->ncases;
-}
 
 /* the dropout stream of one step: a pure function of the seed, the step and the rank */
 static uint64_t step_seed(uint64_t seed, int64_t step, int rank)
@@ -215,19 +206,23 @@ static int save_ckpt(r2u *m, br_comm *comm, const char *out, const r2u_state *st
 	return r2u_save(m, out, st, kv);
 }
 
-/* whole-tumour Dice averaged over the validation cases, each rank
- * predicting every nranks-th case; the per-case Dice are added up exactly
- * (one non-zero term each) and averaged in case order, as one process does */
-static double validate_split(r2u *m, const r2u_data *val, int batch, br_comm *comm)
+/* whole-tumour Dice averaged over the validation cases; with ranks (comm
+ * != NULL) each rank predicts every nranks-th case, and the per-case Dice
+ * are added up exactly (one non-zero term each) and averaged in case
+ * order, as one process does */
+static double validate(r2u *m, const r2u_data *val, int batch, br_comm *comm)
 {
-	int n = br_comm_size(comm), me = br_comm_rank(comm), c;
+	int n = comm != NULL ? br_comm_size(comm) : 1, me = comm != NULL ? br_comm_rank(comm) : 0, c;
 	double *d = calloc((size_t)val->ncases, sizeof *d), sum = 0;
+	char msg[512];
+	r2u_predictor *pred = r2u_predictor_new(&m, 1, 0, batch, msg, sizeof msg);
 
-	if (d == NULL)
-		br_die(NULL, "out of memory");
+	if (d == NULL || pred == NULL)
+		br_die(NULL, "validation: %s", d == NULL ? "out of memory" : msg);
 	for (c = me; c < val->ncases; c += n)
-		d[c] = validate_case(m, &val->cases[c], batch);
-	if (br_comm_allreduce_d(comm, d, (size_t)val->ncases) < 0)
+		d[c] = validate_case(pred, &val->cases[c]);
+	r2u_predictor_free(pred);
+	if (comm != NULL && br_comm_allreduce_d(comm, d, (size_t)val->ncases) < 0)
 		br_die(NULL, "validation: %s", br_comm_error(comm));
 	for (c = 0; c < val->ncases; c++)
 		sum += d[c];
@@ -781,7 +776,7 @@ int main(int argc, char **argv)
 				fprintf(logf, "%" PRId64 "\t%" PRId64 "\t%.6g\t%.6f\t%.6f\t%.6f\t%.6f\t%.6f\t%.1f\t", epoch + 1,
 					st.step, lr_e, loss[0], loss[1], loss[2], loss[3], loss[4], rate);
 			if (pos >= n_epoch && vallist != NULL) {
-				vd = comm != NULL ? validate_split(m, &val, (int)batch, comm) : validate(m, &val, (int)batch);
+				vd = validate(m, &val, (int)batch, comm);
 				if (vd > st.best) {
 					st.best = vd;
 					best_epoch = epoch + 1;

@@ -301,6 +301,23 @@ int br_count_nonfinite(br_ctx *ctx, size_t *count, const float *x, size_t n);
  * ed, et as r2u_predict writes them; both in backend memory. */
 int br_labels_assemble(br_ctx *ctx, uint8_t *labels, const float *probs, size_t n, int wt_only);
 
+/* ---- a whole case in backend memory ----------------------------------------------- */
+
+/* A batch of axial slices out of a case record: x (n, c, h, w) <- slices
+ * z0 .. z0 + n - 1 of rec, a planar float32 record (c, nz, h, w) in backend
+ * memory (the channels of a brats-crop record); flip mirrors every row
+ * (the left-right flip of test-time augmentation). */
+int br_slices_gather(br_ctx *ctx, br_tensor *x, const float *rec, int nz, int z0, int flip);
+
+/* The other way, for one output head: channel k of rec, a planar float32
+ * record (nk, nz, h, w) in backend memory, slices z0 .. z0 + n - 1, +=
+ * (float)(sigmoid(y) * scale), with y (n, 1, h, w) the head's logits and
+ * sigmoid(z) = 1 / (1 + exp(-z)) in float32; flip mirrors every row of y
+ * first.  The sums of an ensemble and of flipped passes, as r2u_predict
+ * makes them. */
+int br_slices_scatter_sigmoid(br_ctx *ctx, float *rec, int k, int nk, int nz, const br_tensor *y, int z0, int flip,
+			      double scale);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,6 +1,6 @@
 /*
  * predict.c - whole-case prediction (batches of axial slices, ensembles,
- * flip averaging) and the label map assembled from the heads.
+ * flip averaging) and the label map, in backend memory (predict.h).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
@@ -9,32 +9,97 @@
 
 #include "predict.h"
 
-/* mirror each row of n planes of h x w floats in place */
-static void flip_rows(float *p, size_t planes, int h, int w)
-{
-	size_t r;
-	int x;
-	float t;
+struct r2u_predictor {
+	r2u **models;
+	int nmodels, tta, batch;
+	br_ctx *ctx;
+	int on_host;     /* CPU backend: backend memory is host memory */
+	size_t cap;      /* voxels the device buffers hold */
+	float *rec;      /* the case, (4, nvox) planar (device) */
+	float *probs;    /* the summed probabilities, (4, nvox) (device; host when on_host) */
+	uint8_t *labels; /* the label map (device) */
+};
 
-	for (r = 0; r < planes * (size_t)h; r++) {
-		float *row = p + r * (size_t)w;
-		for (x = 0; x < w / 2; x++) {
-			t = row[x];
-			row[x] = row[w - 1 - x];
-			row[w - 1 - x] = t;
-		}
+r2u_predictor *r2u_predictor_new(r2u **models, int nmodels, int tta, int batch, char *msg, size_t msglen)
+{
+	r2u_predictor *p;
+	int k;
+
+	if (nmodels < 1) {
+		snprintf(msg, msglen, "no model");
+		return NULL;
 	}
+	for (k = 1; k < nmodels; k++)
+		if (r2u_ctx(models[k]) != r2u_ctx(models[0])) {
+			snprintf(msg, msglen, "the models of an ensemble must share one device context");
+			return NULL;
+		}
+	p = calloc(1, sizeof *p);
+	if (p == NULL) {
+		snprintf(msg, msglen, "out of memory");
+		return NULL;
+	}
+	p->models = models;
+	p->nmodels = nmodels;
+	p->tta = tta;
+	p->batch = batch < 1 ? 1 : batch;
+	p->ctx = r2u_ctx(models[0]);
+	p->on_host = br_ctx_device(p->ctx) == BR_DEV_CPU;
+	return p;
 }
 
-int r2u_predict(r2u **models, int nmodels, const br_vol *img, int tta, int batch, float *probs, char *msg,
-		size_t msglen)
+void r2u_predictor_free(r2u_predictor *p)
+{
+	if (p == NULL)
+		return;
+	br_free(p->ctx, p->rec);
+	br_free(p->ctx, p->probs);
+	br_free(p->ctx, p->labels);
+	free(p);
+}
+
+/* device buffers for nvox voxels */
+static int reserve(r2u_predictor *p, size_t nvox, char *msg, size_t msglen)
+{
+	if (nvox <= p->cap)
+		return 0;
+	br_free(p->ctx, p->rec);
+	br_free(p->ctx, p->probs);
+	br_free(p->ctx, p->labels);
+	p->rec = p->probs = NULL;
+	p->labels = NULL;
+	p->cap = 0;
+	p->probs = br_malloc(p->ctx, 4 * nvox * sizeof(float));
+	if (!p->on_host) {
+		p->rec = br_malloc(p->ctx, 4 * nvox * sizeof(float));
+		p->labels = br_malloc(p->ctx, nvox);
+	}
+	if (p->probs == NULL || (!p->on_host && (p->rec == NULL || p->labels == NULL))) {
+		snprintf(msg, msglen, "out of %s memory for a case of %zu voxels", p->on_host ? "host" : "device", nvox);
+		return -1;
+	}
+	p->cap = nvox;
+	return 0;
+}
+
+#define TRY(ctx, call)                                                           \
+	do {                                                                     \
+		if ((call) < 0) {                                                \
+			snprintf(msg, msglen, "%s", br_ctx_error(ctx));          \
+			return -1;                                               \
+		}                                                                \
+	} while (0)
+
+int r2u_predictor_run(r2u_predictor *p, const br_vol *img, float *probs, uint8_t *labels, int wt_only, char *msg,
+		      size_t msglen)
 {
 	int w = (int)img->dim[0], h = (int)img->dim[1], nz = (int)img->dim[2];
-	size_t hw = (size_t)h * w, nvox = hw * (size_t)nz;
-	const float *src = img->data;
-	float *x = NULL, *out = NULL;
-	int z0, k, f, i, c, nb, rc = -1;
-	double scale = 1.0 / (nmodels * (tta ? 2 : 1));
+	size_t nvox = (size_t)h * w * (size_t)nz;
+	double scale = 1.0 / (p->nmodels * (p->tta ? 2 : 1));
+	const float *rec;
+	float *sum;
+	int z0, f, k, head, batch = p->batch < nz ? p->batch : nz;
+	br_ctx *ctx = p->ctx;
 
 	if (img->dtype != BR_F32 || img->dim[3] != 4) {
 		snprintf(msg, msglen, "expected a float32 record with 4 channels (t1, t1ce, t2, flair)");
@@ -44,68 +109,48 @@ int r2u_predict(r2u **models, int nmodels, const br_vol *img, int tta, int batch
 		snprintf(msg, msglen, "slices of %d x %d: height and width must be multiples of 8", h, w);
 		return -1;
 	}
-	if (batch < 1)
-		batch = 1;
-	if (batch > nz)
-		batch = nz;
-	/* staging memory of the first model's device (pinned on a GPU) */
-	x = br_host_alloc(r2u_ctx(models[0]), (size_t)batch * 4 * hw * sizeof *x);
-	out = malloc((size_t)batch * 4 * hw * sizeof *out);
-	if (x == NULL || out == NULL) {
-		snprintf(msg, msglen, "out of memory");
-		goto done;
+	if (nz < 1)
+		return 0;
+	if (reserve(p, p->on_host && probs != NULL ? 0 : nvox, msg, msglen) < 0)
+		return -1;
+	if (p->on_host) {
+		rec = img->data;
+		sum = probs != NULL ? probs : p->probs;
+	} else {
+		TRY(ctx, br_memcpy_h2d(ctx, p->rec, img->data, 4 * nvox * sizeof(float)));
+		rec = p->rec;
+		sum = p->probs;
 	}
-	memset(probs, 0, nvox * 4 * sizeof *probs);
+	TRY(ctx, br_memset0(ctx, sum, 4 * nvox * sizeof(float)));
 	for (z0 = 0; z0 < nz; z0 += batch) {
-		nb = nz - z0 < batch ? nz - z0 : batch;
-		for (f = 0; f < (tta ? 2 : 1); f++) {
-			/* (nb, 4, h, w) from the planar record */
-			for (i = 0; i < nb; i++)
-				for (c = 0; c < 4; c++)
-					memcpy(x + ((size_t)i * 4 + c) * hw, src + (size_t)c * nvox + (size_t)(z0 + i) * hw,
-					       hw * sizeof *x);
-			if (f == 1)
-				flip_rows(x, (size_t)nb * 4, h, w);
-			for (k = 0; k < nmodels; k++) {
-				if (r2u_forward(models[k], x, nb, h, w, 0, 0.0f, 0) < 0 || r2u_download(models[k], out, 1) < 0) {
-					snprintf(msg, msglen, "%s", r2u_error(models[k]));
-					goto done;
+		int nb = nz - z0 < batch ? nz - z0 : batch;
+		for (f = 0; f < (p->tta ? 2 : 1); f++)
+			for (k = 0; k < p->nmodels; k++) {
+				r2u *m = p->models[k];
+				br_tensor *x = r2u_input(m, nb, h, w);
+				if (x == NULL) {
+					snprintf(msg, msglen, "%s", r2u_error(m));
+					return -1;
 				}
-				if (f == 1)
-					flip_rows(out, (size_t)nb * 4, h, w);
-				for (i = 0; i < nb; i++)
-					for (c = 0; c < 4; c++) {
-						float *d = probs + (size_t)c * nvox + (size_t)(z0 + i) * hw;
-						const float *s = out + ((size_t)i * 4 + c) * hw;
-						size_t j;
-						for (j = 0; j < hw; j++)
-							d[j] += (float)(s[j] * scale);
-					}
+				TRY(ctx, br_slices_gather(ctx, x, rec, nz, z0, f));
+				if (r2u_forward(m, NULL, nb, h, w, 0, 0.0f, 0) < 0) {
+					snprintf(msg, msglen, "%s", r2u_error(m));
+					return -1;
+				}
+				for (head = 0; head < R2U_NHEAD; head++)
+					TRY(ctx, br_slices_scatter_sigmoid(ctx, sum, head, R2U_NHEAD, nz, r2u_logits(m, head), z0,
+									   f, scale));
 			}
+	}
+	if (labels != NULL) {
+		if (p->on_host) {
+			TRY(ctx, br_labels_assemble(ctx, labels, sum, nvox, wt_only));
+		} else {
+			TRY(ctx, br_labels_assemble(ctx, p->labels, sum, nvox, wt_only));
+			TRY(ctx, br_memcpy_d2h(ctx, labels, p->labels, nvox));
 		}
 	}
-	rc = 0;
-done:
-	br_host_free(r2u_ctx(models[0]), x);
-	free(out);
-	return rc;
-}
-
-void r2u_assemble(uint8_t *labels, const float *probs, size_t nvox, int wt_only)
-{
-	const float *wt = probs, *ncr = probs + nvox, *et = probs + 3 * nvox;
-	size_t i;
-
-	for (i = 0; i < nvox; i++) {
-		if (!(wt[i] >= 0.5f))
-			labels[i] = 0;
-		else if (wt_only)
-			labels[i] = 1;
-		else if (et[i] >= 0.5f)
-			labels[i] = 4;
-		else if (ncr[i] >= 0.5f)
-			labels[i] = 1;
-		else
-			labels[i] = 2;
-	}
+	if (probs != NULL && !p->on_host)
+		TRY(ctx, br_memcpy_d2h(ctx, probs, sum, 4 * nvox * sizeof(float)));
+	return br_sync(ctx) < 0 ? (snprintf(msg, msglen, "%s", br_ctx_error(ctx)), -1) : 0;
 }

@@ -1,7 +1,15 @@
 /*
  * predict.h - whole-case prediction with one or several networks
  * (ensemble), optionally averaged with the left-right flipped input (TTA),
- * and the label map of MODEL.md assembled from the four probabilities.
+ * and the label map of doc/MODEL.md assembled from the four probabilities.
+ *
+ * A case stays in backend memory from its upload to its label map: the
+ * record goes up once, each batch of slices is cut out of it on the device
+ * (br_slices_gather), the heads' probabilities are summed into a device
+ * record (br_slices_scatter_sigmoid), the label map is made there
+ * (br_labels_assemble), and only what was asked for comes down: 1 byte per
+ * voxel for the labels, 16 for the probabilities.  On the CPU backend the
+ * same ops run on the host record itself, without copies.
  */
 #ifndef BR_PREDICT_H
 #define BR_PREDICT_H
@@ -11,16 +19,20 @@
 #include "r2u.h"
 #include "volume.h"
 
-/* img: float32 record (W, H, Z, 4) with channels t1, t1ce, t2, flair.
- * probs: (W, H, Z, 4) float32 output, channels wt, ncr, ed, et: the mean
- * of the sigmoid probabilities over the models (and the flip when tta).
- * Slices are run in batches of up to batch.  -1 with msg set on failure. */
-int r2u_predict(r2u **models, int nmodels, const br_vol *img, int tta, int batch, float *probs, char *msg,
-		size_t msglen);
+typedef struct r2u_predictor r2u_predictor;
 
-/* MODEL.md: tumour when p_wt >= 0.5; then 4 if p_et >= 0.5, else 1 if
- * p_ncr >= 0.5, else 2; 0 elsewhere.  wt_only: 1 for tumour, else 0.
- * probs: (nvox, 4) planar as written by r2u_predict. */
-void r2u_assemble(uint8_t *labels, const float *probs, size_t nvox, int wt_only);
+/* models: all made on one context, kept by the caller; slices run in
+ * batches of up to batch.  Its buffers grow to the largest case seen and
+ * are kept for the next (a cohort in one process).  NULL with msg set. */
+r2u_predictor *r2u_predictor_new(r2u **models, int nmodels, int tta, int batch, char *msg, size_t msglen);
+void r2u_predictor_free(r2u_predictor *p);
+
+/* img: float32 record (W, H, Z, 4), channels t1, t1ce, t2, flair.
+ * probs (host, (W, H, Z, 4) float32, channels wt, ncr, ed, et; or NULL):
+ * the mean of the sigmoid probabilities over the models (and the flip with
+ * tta).  labels (host, (W, H, Z) uint8; or NULL): the label map of
+ * doc/MODEL.md (wt_only: 1 for tumour, else 0).  -1 with msg set. */
+int r2u_predictor_run(r2u_predictor *p, const br_vol *img, float *probs, uint8_t *labels, int wt_only, char *msg,
+		      size_t msglen);
 
 #endif /* BR_PREDICT_H */

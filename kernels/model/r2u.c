@@ -655,7 +655,8 @@ int r2u_forward(r2u *m, const float *x, int n, int h, int w, int training, float
 	if (training && !m->plan_tr)
 		return r2u_fail(m, "internal error: training pass in an inference plan");
 	snprintf(m->where, sizeof m->where, "input");
-	R2U_TRY(br_tensor_upload(m->ctx, &m->x, x));
+	if (x != NULL) /* else r2u_input was filled on the device */
+		R2U_TRY(br_tensor_upload(m->ctx, &m->x, x));
 	for (i = 0; i < 4; i++) {
 		const br_tensor *in = &m->x;
 		snprintf(m->where, sizeof m->where, "enc%d", i + 1);
@@ -710,6 +711,13 @@ int r2u_forward(r2u *m, const float *x, int n, int h, int w, int training, float
 	m->fwd_training = training;
 	return 0;
 }
+
+br_tensor *r2u_input(r2u *m, int n, int h, int w)
+{
+	return r2u_plan(m, n, h, w, 0) < 0 ? NULL : &m->x;
+}
+
+const br_tensor *r2u_logits(const r2u *m, int head) { return head >= 0 && head < R2U_NHEAD ? &m->logit[head] : NULL; }
 
 int r2u_download(r2u *m, float *out, int probabilities)
 {

@@ -107,6 +107,13 @@ int r2u_plan(r2u *m, int n, int h, int w, int training);
  * dropout, drawn from seed; else running statistics, no dropout.  host
  * memory from br_host_alloc makes the upload asynchronous. */
 int r2u_forward(r2u *m, const float *x, int n, int h, int w, int training, float dropout, uint64_t seed);
+/* The input without a round trip through the host: r2u_input plans an
+ * inference pass of n slices and returns its input tensor (backend memory,
+ * (n, 4, h, w)) to be filled by an op (br_slices_gather); r2u_forward with
+ * x == NULL then runs on it.  After a pass, r2u_logits is a head's output
+ * (n, 1, h, w), in backend memory until the next pass. */
+br_tensor *r2u_input(r2u *m, int n, int h, int w);
+const br_tensor *r2u_logits(const r2u *m, int head);
 
 /* After a forward pass: the four heads' logits, or probabilities, to the
  * host as (n, 4, h, w) in the order wt, ncr, ed, et. */

@@ -24,7 +24,6 @@
 
 #include "kernels.h"
 #include "tap.h"
-#include "predict.h" /* r2u_assemble, the host implementation of the label map */
 
 /* ---- TAP ------------------------------------------------------------------------ */
 
@@ -959,7 +958,7 @@ static void test_nonfinite(size_t n)
 }
 
 /* br_labels_assemble: the same labels on both backends, and those of the
- * host implementation (predict.c), at and around 0.5 and on NaN */
+ * rule of doc/MODEL.md written out here, at and around 0.5 and on NaN */
 static void test_labels(size_t n, int wt_only)
 {
 	F2 pr = f2_new(4 * n);
@@ -971,7 +970,10 @@ static void test_labels(size_t n, int wt_only)
 		pr.h[i] = u < 0.1 ? 0.5f : u < 0.15 ? nextafterf(0.5f, 0.0f) : u < 0.18 ? NAN : (float)unif();
 	}
 	f2_upload(&pr);
-	r2u_assemble(want, pr.h, n, wt_only);
+	for (size_t i = 0; i < n; i++) {
+		float wt = pr.h[i], ncr = pr.h[n + i], et = pr.h[3 * n + i];
+		want[i] = !(wt >= 0.5f) ? 0 : wt_only ? 1 : et >= 0.5f ? 4 : ncr >= 0.5f ? 1 : 2;
+	}
 	for (int s = 0; s < 2; s++) {
 		d[s] = br_malloc(CX[s], n);
 		if (d[s] == NULL)
@@ -985,7 +987,7 @@ static void test_labels(size_t n, int wt_only)
 			die_ctx(s, "br_memcpy_d2h");
 		for (size_t i = 0; i < n; i++)
 			differ += got[i] != want[i];
-		tap(differ == 0, "labels_assemble %s %s on %s: %zu of %zu differ from r2u_assemble", pname, shape,
+		tap(differ == 0, "labels_assemble %s %s on %s: %zu of %zu differ from the rule", pname, shape,
 		    s ? "cuda" : "cpu", differ, n);
 	}
 	for (int s = 0; s < 2; s++)
@@ -993,6 +995,32 @@ static void test_labels(size_t n, int wt_only)
 	free(want);
 	free(got);
 	f2_free(&pr);
+}
+
+/* br_slices_gather and br_slices_scatter_sigmoid: a case record (c, nz, h,
+ * w) in backend memory to a batch tensor and a head's logits back, with and
+ * without the flip; the gather is a copy (exact in fp32, bf16 rounding
+ * otherwise), the scatter a sum of scaled sigmoids */
+static void test_slices(int nz, int z0, int nb, int h, int w)
+{
+	F2 rec = f2_new((size_t)4 * nz * h * w), sum = f2_new((size_t)4 * nz * h * w);
+	T2 x = t2_new(nb, 4, h, w), y = t2_new(nb, 1, h, w);
+
+	set_shape("nz %d z0 %d n %d %dx%d", nz, z0, nb, h, w);
+	f2_rand(&rec, 0, 1);
+	for (int flip = 0; flip < 2; flip++) {
+		t2_poison(&x);
+		RUN2(br_slices_gather(CS, TS(x), FS(rec), nz, z0, flip));
+		if (run_ok)
+			check_t(flip ? "slices_gather flip" : "slices_gather", &x, 1);
+		t2_rand(&y, -6, 6);
+		f2_rand(&sum, 0, 1);
+		RUN2(br_slices_scatter_sigmoid(CS, FS(sum), 2, 4, nz, TS(y), z0, flip, 0.25));
+		if (run_ok)
+			check_f(flip ? "slices_scatter_sigmoid flip" : "slices_scatter_sigmoid", &sum, 2);
+	}
+	f2_free(&rec), f2_free(&sum);
+	t2_free(&x), t2_free(&y);
 }
 
 static void test_errors(void)
@@ -1100,6 +1128,8 @@ static void run_all(int big)
 	test_adam(1000 + 3);
 	test_nonfinite(100003);
 	test_labels(100003, 0);
+	test_slices(155, 0, 16, 144, 176);
+	test_slices(37, 30, 7, 24, 40);
 	test_labels(4097, 1);
 }
 
