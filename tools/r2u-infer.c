@@ -39,7 +39,7 @@ struct infer_job {
 	r2u **models;
 	r2u_predictor *pred;
 	int nm, prob, wt_only, tta, batch, no_check;
-	long nslices;
+	long nslices, nrecords;
 	double t0;
 };
 
@@ -101,6 +101,7 @@ static br_vol *infer_record(br_vol *v, const char *path, int index, void *arg)
 		goto fail;
 	}
 	j->nslices += (long)v->dim[2];
+	j->nrecords++;
 	if (j->prob) {
 		br_meta_set(o, BR_KEY_CONTENT, "prob");
 		br_meta_set(o, BR_KEY_CHANNELS, "wt ncr ed et");
@@ -139,10 +140,11 @@ int main(int argc, char **argv)
 	r2u *models[MAX_MODELS];
 	br_ctx *ctx;
 	char err[512], notice[640];
-	double t0;
+	double t0, t_start, dt;
 	struct infer_job job = {0};
 
 	br_tool_init("r2u-infer", usage);
+	t_start = br_now();
 	while ((c = getopt_long(argc, argv, BR_COMMON_SHORT "m:o:", longopts, NULL)) != -1) {
 		if (br_common_option(c, optarg))
 			continue;
@@ -216,9 +218,13 @@ int main(int argc, char **argv)
 	if (job.pred == NULL)
 		br_die(NULL, "%s", err);
 	t0 = job.t0 = br_now();
-	br_filter_records(out, argv + optind, argc - optind, infer_record, &job);
+	/* the next case is read while this one runs */
+	br_filter_records_ahead(out, argv + optind, argc - optind, infer_record, &job, 1);
 	br_progress_end();
-	br_msg(2, "%ld slices in %.2f s (%.1f slices/s)", job.nslices, br_now() - t0, job.nslices / (br_now() - t0));
+	dt = br_now() - t0;
+	br_msg(2, "start-up %.3f s (device, %d model%s); %ld record%s, %ld slices in %.3f s: %.2f records/s, %.1f slices/s",
+	       t0 - t_start, nm, nm == 1 ? "" : "s", job.nrecords, job.nrecords == 1 ? "" : "s", job.nslices, dt,
+	       dt > 0 ? job.nrecords / dt : 0.0, dt > 0 ? job.nslices / dt : 0.0);
 	r2u_predictor_free(job.pred);
 	for (k = 0; k < nm; k++)
 		r2u_free(models[k]);

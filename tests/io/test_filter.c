@@ -1,0 +1,242 @@
+/*
+ * test_filter - the record-filter loop of the tools (cli_filter.c), plain
+ * and with read-ahead (br_filter_records_ahead, r2u-infer's): the same
+ * output and the same errors, and with read-ahead the next record is read
+ * while the current one is worked on.  Prints TAP lines.
+ * usage: test_filter TMPDIR
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "volume.h"
+#include "tap.h"
+
+static const char *dir;
+static int go_fd = -1;      /* to the writer: "send the second record" */
+static pid_t writer = -1;
+
+static char *path(const char *name)
+{
+	static char buf[4][4096];
+	static int k;
+
+	k = (k + 1) % 4;
+	snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
+	return buf[k];
+}
+
+static void sleep_ms(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	nanosleep(&ts, NULL);
+}
+
+/* the filter: adds the record number to every voxel */
+static br_vol *add_index(br_vol *v, const char *p, int index, void *arg)
+{
+	size_t i, n = br_vol_numel(v);
+	float *d = v->data;
+
+	(void)p, (void)arg;
+	for (i = 0; i < n; i++)
+		d[i] += (float)index;
+	return v;
+}
+
+/* the filter of the overlap test: on record 1, let the writer send record
+ * 2, wait until it has gone into the pipe, then until something has read
+ * it out of the pipe (up to 3 s).  Exit status 3 when nothing did. */
+static br_vol *wait_for_next(br_vol *v, const char *p, int index, void *arg)
+{
+	int avail = 1, t, st;
+
+	(void)p, (void)arg;
+	if (index != 1)
+		return v;
+	if (write(go_fd, "g", 1) != 1)
+		_exit(4);
+	if (waitpid(writer, &st, 0) != writer) /* record 2 fits in the pipe: the writer ends */
+		_exit(4);
+	for (t = 0; t < 300; t++) {
+		if (ioctl(0, FIONREAD, &avail) != 0)
+			_exit(4);
+		if (avail == 0)
+			break;
+		sleep_ms(10);
+	}
+	if (avail != 0)
+		_exit(3);
+	return v;
+}
+
+static void write_records(const char *file, int n, int64_t nz)
+{
+	br_writer *w = br_writer_open(file, 1);
+	int k;
+
+	for (k = 0; k < n; k++) {
+		br_vol *v = br_vol_new(BR_F32, 16, 16, nz, 1);
+		float *d = v->data;
+		for (size_t i = 0; i < br_vol_numel(v); i++)
+			d[i] = (float)(i % 97) + 100.0f * (float)k;
+		br_meta_setf(v, "case", "c%d", k);
+		br_writer_put(w, v);
+		br_vol_free(v);
+	}
+	br_writer_close(w);
+}
+
+/* run the loop in a child: stdout/stderr to files; its exit status */
+static int run_child(int ahead, char *const *inputs, int ninputs, const char *out, const char *errfile)
+{
+	pid_t pid = fork();
+	int st;
+
+	if (pid == 0) {
+		int fd = open(errfile, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		dup2(fd, 2);
+		br_tool_init("test_filter", "usage: test_filter\n");
+		br_filter_records_ahead(out, inputs, ninputs, add_index, NULL, ahead);
+		exit(0);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) != pid)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+static int same_files(const char *a, const char *b)
+{
+	FILE *f = fopen(a, "rb"), *g = fopen(b, "rb");
+	int c, d, same = f != NULL && g != NULL;
+
+	while (same && ((c = getc(f)) != EOF) | ((d = getc(g)) != EOF))
+		same = c == d;
+	if (f)
+		fclose(f);
+	if (g)
+		fclose(g);
+	return same;
+}
+
+static char *slurp(const char *file)
+{
+	static char buf[4096];
+	FILE *f = fopen(file, "r");
+	size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+
+	buf[n] = '\0';
+	if (f)
+		fclose(f);
+	return buf;
+}
+
+/* the overlap: record 1 through a pipe, record 2 only once the filter works on record 1 */
+static int overlap(int ahead)
+{
+	int data[2], go[2], st;
+	pid_t pid;
+
+	if (pipe(data) != 0 || pipe(go) != 0)
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		char *one = path("one.nrrd"), *two = path("two.nrrd");
+		struct stat s1, s2;
+		char *b1, *b2, c;
+		FILE *f;
+		write_records(one, 1, 40);   /* 40 KiB of data each: both fit in one pipe */
+		write_records(two, 1, 40);
+		stat(one, &s1), stat(two, &s2);
+		b1 = malloc((size_t)s1.st_size), b2 = malloc((size_t)s2.st_size);
+		f = fopen(one, "rb"), fread(b1, 1, (size_t)s1.st_size, f), fclose(f);
+		f = fopen(two, "rb"), fread(b2, 1, (size_t)s2.st_size, f), fclose(f);
+		writer = fork();
+		if (writer == 0) {
+			close(data[0]), close(go[1]);
+			if (write(data[1], b1, (size_t)s1.st_size) != s1.st_size || read(go[0], &c, 1) != 1 ||
+			    write(data[1], b2, (size_t)s2.st_size) != s2.st_size)
+				_exit(1);
+			_exit(0);
+		}
+		close(data[1]), close(go[0]);
+		dup2(data[0], 0);
+		close(data[0]);
+		go_fd = go[1];
+		br_tool_init("test_filter", "usage: test_filter\n");
+		br_filter_records_ahead(path("overlap.nrrd"), NULL, 0, wait_for_next, NULL, ahead);
+		exit(0);
+	}
+	close(data[0]), close(data[1]), close(go[0]), close(go[1]);
+	if (pid < 0 || waitpid(pid, &st, 0) != pid)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+int main(int argc, char **argv)
+{
+	char *in2[2], *bad[2];
+	int rc0, rc1;
+	FILE *f;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: test_filter TMPDIR\n");
+		return 2;
+	}
+	dir = argv[1];
+	tap_detail = br_error;
+
+	/* the same output: two inputs of three and two records */
+	write_records(path("a.nrrd"), 3, 24);
+	write_records(path("b.nrrd"), 2, 31);
+	in2[0] = strdup(path("a.nrrd")), in2[1] = strdup(path("b.nrrd"));
+	rc0 = run_child(0, in2, 2, path("plain.nrrd"), path("plain.err"));
+	rc1 = run_child(1, in2, 2, path("ahead.nrrd"), path("ahead.err"));
+	tap(rc0 == 0 && rc1 == 0 && same_files(path("plain.nrrd"), path("ahead.nrrd")),
+	    "five records of two inputs: read-ahead writes what the plain loop writes (status %d, %d)", rc0, rc1);
+
+	/* the same error, after the same records: the third record truncated */
+	{
+		struct stat st;
+		char *buf;
+		size_t n;
+		stat(path("a.nrrd"), &st);
+		buf = malloc((size_t)st.st_size);
+		f = fopen(path("a.nrrd"), "rb");
+		n = fread(buf, 1, (size_t)st.st_size, f);
+		fclose(f);
+		f = fopen(path("cut.nrrd"), "wb");
+		fwrite(buf, 1, n - 1000, f);
+		fclose(f);
+		free(buf);
+	}
+	bad[0] = strdup(path("cut.nrrd")), bad[1] = in2[1];
+	rc0 = run_child(0, bad, 2, path("plain_bad.nrrd"), path("plain_bad.err"));
+	{
+		char e0[4096];
+		snprintf(e0, sizeof e0, "%s", slurp(path("plain_bad.err")));
+		rc1 = run_child(1, bad, 2, path("ahead_bad.nrrd"), path("ahead_bad.err"));
+		tap(rc0 == 1 && rc1 == 1 && strcmp(e0, slurp(path("ahead_bad.err"))) == 0 && strstr(e0, "truncated") != NULL,
+		    "a truncated third record: the same one-line error (%s) and status (%d, %d)", e0, rc0, rc1);
+	}
+	tap(access(path("plain_bad.nrrd"), F_OK) != 0 && access(path("ahead_bad.nrrd"), F_OK) != 0,
+	    "no output after the error");
+
+	free(in2[0]), free(in2[1]), free(bad[0]);
+
+	/* the overlap */
+	rc1 = overlap(1);
+	tap(rc1 == 0, "read-ahead: the second record is read while the filter works on the first (status %d)", rc1);
+	rc0 = overlap(0);
+	tap(rc0 == 3, "the plain loop does not read ahead (status %d, 3 expected: the check can fail)", rc0);
+	return tap_done("test_filter");
+}
