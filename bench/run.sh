@@ -6,6 +6,9 @@
 #   2. cc-filter and brats-metrics against SciPy (bench/post.sh)
 #   3. the network against PyTorch on the CPU, same threads; GFLOP/s; peak
 #      memory of r2u-infer on one case
+#   4. one case tool by tool (decode, crop | norm, infer, cc-filter, uncrop
+#      to .nii.gz) and a stream of BENCH_STREAM cases (default 20) through
+#      each tool in one process, with r2u-infer's start-up apart
 # Environment: BINDIR, BUILDDIR, PYTHON, THREADS (default all cores),
 # BENCH_CASE (a BraTS case folder; default a real case of ../shared/data/real
 # when present, else a phantom), BENCH_OPS=1 adds the per-layer table.
@@ -16,12 +19,13 @@ TOP=$(cd "$(dirname "$0")/.." && pwd)
 W=$(mktemp -d "${TMPDIR:-/tmp}/brats-bench.XXXXXX")
 trap 'rm -rf "$W"' EXIT INT TERM
 B=$BINDIR
-# median wall time of a shell command over N runs, in seconds
+# median wall time of a shell command over N runs (after one untimed run), in seconds
 med() {
 	n=$1
 	shift
 	i=0
 	: >"$W/times"
+	sh -c "$*" >/dev/null 2>&1 # one run untimed: files, libraries and binaries cached
 	while [ $i -lt "$n" ]; do
 		s=$(date +%s.%N)
 		sh -c "$*" >/dev/null 2>&1
@@ -88,6 +92,41 @@ r = brtest.read_nrrd('$W/n.nrrd'); brtest.write_nrrd('$W/s.nrrd', brtest.Record(
 mi=$(peak_kb "$B/r2u-infer -q -d cpu -j $THREADS -m $W/m.st $W/n.nrrd")
 ti=$(med 1 "$B/r2u-infer -q -d cpu -j $THREADS -m $W/m.st $W/n.nrrd")
 printf '  r2u-infer, one whole case (155 slices): %.1f s, peak memory %d MB (target < 1024 MB)\n' "$ti" $((mi / 1024))
+
+# ---- 4. a case, and a stream of cases, tool by tool ----
+NS=${BENCH_STREAM:-20}
+echo "== one case and a stream of $NS cases, tool by tool ($THREADS threads; wall time of each tool, whole process)"
+"$B/r2u-infer" -q -d cpu -j "$THREADS" -m "$W/m.st" -o "$W/l.nrrd" "$W/n.nrrd"
+t1=$CASE/${c}_t1.nii.gz
+tcc=$(med 5 "$B/cc-filter -q $W/l.nrrd")
+tun=$(med 5 "$B/brats-uncrop -q -r $t1 -o $W/u.nii.gz $W/l.nrrd")
+i=0
+: >"$W/pre.sh"
+while [ $i -lt "$NS" ]; do echo "$B/brats-crop -q -j $THREADS $CASE | $B/brats-norm -q -j $THREADS" >>"$W/pre.sh"; i=$((i + 1)); done
+s=$(date +%s.%N)
+sh "$W/pre.sh" >"$W/ns.nrrd"
+tps=$(awk -v a="$s" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')
+i=0
+: >"$W/ls.nrrd"
+while [ $i -lt "$NS" ]; do cat "$W/l.nrrd" >>"$W/ls.nrrd"; i=$((i + 1)); done
+s=$(date +%s.%N)
+"$B/r2u-infer" -v -d cpu -j "$THREADS" -m "$W/m.st" "$W/ns.nrrd" 2>"$W/inf.err" >/dev/null
+tis=$(awk -v a="$s" -v b="$(date +%s.%N)" 'BEGIN { print b - a }')
+tcs=$(med 1 "$B/cc-filter -q $W/ls.nrrd")
+printf '  %-28s %10s %12s %12s
+' "" "one case" "$NS cases" "per case"
+printf '  %-28s %9.3fs %11s  %11s
+' "decoding (ours, in process)" "$td" "" ""
+printf '  %-28s %9.3fs %11.2fs %11.3fs
+' "brats-crop | brats-norm" "$tc" "$tps" "$(awk -v a="$tps" -v n="$NS" 'BEGIN { print a / n }')"
+printf '  %-28s %9.3fs %11.2fs %11.3fs
+' "r2u-infer (CPU)" "$ti" "$tis" "$(awk -v a="$tis" -v n="$NS" 'BEGIN { print a / n }')"
+printf '  %-28s %9.3fs %11.2fs %11.3fs
+' "cc-filter" "$tcc" "$tcs" "$(awk -v a="$tcs" -v n="$NS" 'BEGIN { print a / n }')"
+printf '  %-28s %9.3fs %11s  %11s
+' "brats-uncrop to .nii.gz" "$tun" "" ""
+sed -n 's/^r2u-infer: start-up/  r2u-infer of the stream: start-up/p' "$W/inf.err"
+printf '  reference: nibabel + NumPy preprocessing %.3f s per case (above); PyTorch for the network (section 3)\n' "$tp"
 if [ "${BENCH_OPS:-0}" = 1 ]; then
 	echo "== every convolution layer against PyTorch (bench/ops_cpu.sh)"
 	BUILDDIR=$BUILDDIR PYTHON=$PYTHON sh "$TOP/bench/ops_cpu.sh" -t "$THREADS" -b 32,8

@@ -94,8 +94,9 @@ extern "C" {
 	  (br_ctx *, float *, const float *, float *, float *, size_t, float, float, float, float, int))              \
 	X(count_nonfinite, "vec_activation", (br_ctx *, size_t *, const float *, size_t))                              \
 	X(labels_assemble, "labels_assemble", (br_ctx *, uint8_t *, const float *, size_t, int))                       \
+	X(hint_const, "hint", (br_ctx *, const void *, size_t, int))                                                   \
 	X(slices_gather, "slices", (br_ctx *, br_tensor *, const float *, int, int, int))                              \
-	X(slices_scatter_sigmoid, "slices", (br_ctx *, float *, int, int, int, const br_tensor *, int, int, double))   \
+	X(slices_scatter_sigmoid, "slices", (br_ctx *, float *, int, int, int, const br_tensor *, int, int, double, int)) \
 	X(memset0, "memcpy", (br_ctx *, void *, size_t))                                                               \
 	X(memcpy_h2d, "memcpy", (br_ctx *, void *, const void *, size_t))                                              \
 	X(memcpy_d2h, "memcpy", (br_ctx *, void *, const void *, size_t))                                              \

@@ -901,6 +901,17 @@ int br_labels_assemble(br_ctx *ctx, uint8_t *labels, const float *probs, size_t 
 	DISPATCH(ctx, labels_assemble, labels, probs, n, wt_only);
 }
 
+int br_hint_const(br_ctx *ctx, const void *p, size_t bytes, int on)
+{
+	const char *op = "hint_const";
+
+	if (bytes > 0 && chk_p(ctx, op, "p", p) < 0)
+		return -1;
+	if (bytes == 0)
+		return 0;
+	DISPATCH(ctx, hint_const, p, bytes, on);
+}
+
 static int chk_slices(br_ctx *ctx, const char *op, const char *name, const br_tensor *t, const float *rec, int nz,
 		      int z0)
 {
@@ -921,7 +932,7 @@ int br_slices_gather(br_ctx *ctx, br_tensor *x, const float *rec, int nz, int z0
 }
 
 int br_slices_scatter_sigmoid(br_ctx *ctx, float *rec, int k, int nk, int nz, const br_tensor *y, int z0, int flip,
-			      double scale)
+			      double scale, int accum)
 {
 	const char *op = "slices_scatter_sigmoid";
 
@@ -933,5 +944,5 @@ int br_slices_scatter_sigmoid(br_ctx *ctx, float *rec, int k, int nk, int nz, co
 		return br_ctx_fail(ctx, "%s: channel %d of %d", op, k, nk);
 	if (!isfinite(scale))
 		return br_ctx_fail(ctx, "%s: scale %g", op, scale);
-	DISPATCH(ctx, slices_scatter_sigmoid, rec, k, nk, nz, y, z0, flip, scale);
+	DISPATCH(ctx, slices_scatter_sigmoid, rec, k, nk, nz, y, z0, flip, scale, accum);
 }

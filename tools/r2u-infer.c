@@ -15,7 +15,7 @@
 static const char usage[] =
 	"usage: r2u-infer [-hqvf] [-d cpu|cuda[:N]] [-j N] -m MODEL [-m MODEL ...] [-o OUT]\n"
 	"                 [--prob] [--wt-only] [--tta] [--batch N] [--precision fp32|tf32|bf16] [--no-check]\n"
-	"                 [IN ...]\n"
+	"                 [--profile] [IN ...]\n"
 	"Segment normalised 4-channel records (brats-crop | brats-norm) slice by slice.\n"
 	"  -m MODEL         a checkpoint (.safetensors); several are averaged (ensemble)\n"
 	"  -o OUT           output file (.nrrd, .nii, .nii.gz); default stdout (NRRD)\n"
@@ -25,13 +25,14 @@ static const char usage[] =
 	"  --batch N        slices per forward pass (default 16 on the CPU, 155 on a GPU)\n"
 	"  --precision P    GPU arithmetic: fp32, tf32 (default where supported) or bf16\n"
 	"  --no-check       accept records that brats-norm did not write (no metadata, values outside [0, 1])\n"
+	"  --profile        time every kernel call (device time on a GPU) and print the table at the end\n"
 	"  -d DEVICE        cpu, cuda or cuda:N (default: cuda when a GPU is present)\n"
 	"  -j N             CPU threads (default: all cores)\n"
 	"  -f               write binary data to a terminal\n"
 	"  -q, -v           quieter (no line per record), more verbose\n"
 	"  -h               this help\n";
 
-enum { OPT_PROB = 256, OPT_WT, OPT_TTA, OPT_BATCH, OPT_PREC, OPT_NOCHECK };
+enum { OPT_PROB = 256, OPT_WT, OPT_TTA, OPT_BATCH, OPT_PREC, OPT_NOCHECK, OPT_PROFILE };
 
 #define MAX_MODELS 16
 
@@ -133,10 +134,11 @@ int main(int argc, char **argv)
 		{"batch", required_argument, 0, OPT_BATCH},
 		{"precision", required_argument, 0, OPT_PREC},
 		{"no-check", no_argument, 0, OPT_NOCHECK},
+		{"profile", no_argument, 0, OPT_PROFILE},
 		{0, 0, 0, 0},
 	};
 	const char *out = "-", *mpath[MAX_MODELS];
-	int c, nm = 0, prob = 0, wt_only = 0, tta = 0, batch = 0, prec = BR_PREC_DEFAULT, no_check = 0, k;
+	int c, nm = 0, prob = 0, profile = 0, wt_only = 0, tta = 0, batch = 0, prec = BR_PREC_DEFAULT, no_check = 0, k;
 	r2u *models[MAX_MODELS];
 	br_ctx *ctx;
 	char err[512], notice[640];
@@ -173,6 +175,9 @@ int main(int argc, char **argv)
 			br_parse_choice(optarg, "--precision", (const char *const[]){"fp32", "tf32", "bf16", NULL});
 			prec = br_precision_from_name(optarg);
 			break;
+		case OPT_PROFILE:
+			profile = 1;
+			break;
 		case OPT_NOCHECK:
 			no_check = 1;
 			break;
@@ -204,7 +209,7 @@ int main(int argc, char **argv)
 		models[k] = r2u_new_variant(ctx, base, &var, 0, err, sizeof err);
 		if (models[k] == NULL)
 			br_die(mpath[k], "%s", err);
-		if (r2u_load(models[k], mpath[k], NULL) < 0)
+		if (r2u_load(models[k], mpath[k], NULL) < 0 || r2u_freeze(models[k], 1) < 0)
 			br_die(mpath[k], "%s", r2u_error(models[k]));
 	}
 	job.models = models;
@@ -214,6 +219,8 @@ int main(int argc, char **argv)
 	job.tta = tta;
 	job.batch = batch;
 	job.no_check = no_check;
+	if (profile) /* the cases only, not the loading */
+		br_prof_enable(ctx, 1);
 	job.pred = r2u_predictor_new(models, nm, tta, batch, err, sizeof err);
 	if (job.pred == NULL)
 		br_die(NULL, "%s", err);
@@ -225,6 +232,10 @@ int main(int argc, char **argv)
 	br_msg(2, "start-up %.3f s (device, %d model%s); %ld record%s, %ld slices in %.3f s: %.2f records/s, %.1f slices/s",
 	       t0 - t_start, nm, nm == 1 ? "" : "s", job.nrecords, job.nrecords == 1 ? "" : "s", job.nslices, dt,
 	       dt > 0 ? job.nrecords / dt : 0.0, dt > 0 ? job.nslices / dt : 0.0);
+	if (profile) {
+		fprintf(stderr, "r2u-infer: time per kernel call (%s), %ld records:\n", br_ctx_describe(ctx), job.nrecords);
+		br_prof_report(ctx, stderr);
+	}
 	r2u_predictor_free(job.pred);
 	for (k = 0; k < nm; k++)
 		r2u_free(models[k]);

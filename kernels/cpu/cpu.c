@@ -51,12 +51,100 @@ static int cpu_init(br_ctx *ctx)
 	return 0;
 }
 
+/* ---- constant weights (br_hint_const) and what is derived from them ---- */
+
+int cpu_is_const(const br_ctx *ctx, const void *p, size_t bytes)
+{
+	const struct cpu_priv *P = cpu_priv(ctx);
+	const char *a = p;
+
+	for (int i = 0; i < P->nkonst; i++)
+		if (a >= P->konst[i].p && bytes <= P->konst[i].bytes && (size_t)(a - P->konst[i].p) <= P->konst[i].bytes - bytes)
+			return 1;
+	return 0;
+}
+
+const float *cpu_derived_get(const br_ctx *ctx, const float *w, int c, int kk, int flip, int mr)
+{
+	const struct cpu_priv *P = cpu_priv(ctx);
+
+	for (int i = 0; i < P->nder; i++) {
+		const struct cpu_derived *d = &P->der[i];
+		if (d->w == w && d->c == c && d->kk == kk && d->flip == flip && d->mr == mr)
+			return d->u;
+	}
+	return NULL;
+}
+
+void cpu_derived_add(br_ctx *ctx, const float *w, int c, int kk, int flip, int mr, const float *u, size_t n)
+{
+	struct cpu_priv *P = cpu_priv(ctx);
+	struct cpu_derived *d;
+	float *copy;
+
+	if (P->nder == P->cap_der) {
+		int cap = P->cap_der ? 2 * P->cap_der : 16;
+		d = realloc(P->der, (size_t)cap * sizeof *d);
+		if (d == NULL)
+			return;
+		P->der = d;
+		P->cap_der = cap;
+	}
+	copy = malloc(n * sizeof *copy);
+	if (copy == NULL)
+		return;
+	memcpy(copy, u, n * sizeof *copy);
+	d = &P->der[P->nder++];
+	d->w = w, d->c = c, d->kk = kk, d->flip = flip, d->mr = mr, d->u = copy, d->n = n;
+}
+
+int cpu_hint_const(br_ctx *ctx, const void *p, size_t bytes, int on)
+{
+	struct cpu_priv *P = cpu_priv(ctx);
+	const char *a = p;
+	int i, j;
+
+	if (on) {
+		if (P->nkonst == P->cap_konst) {
+			int cap = P->cap_konst ? 2 * P->cap_konst : 8;
+			void *k = realloc(P->konst, (size_t)cap * sizeof *P->konst);
+			if (k == NULL)
+				return br_ctx_fail(ctx, "out of memory");
+			P->konst = k;
+			P->cap_konst = cap;
+		}
+		P->konst[P->nkonst].p = a;
+		P->konst[P->nkonst].bytes = bytes;
+		P->nkonst++;
+		return 0;
+	}
+	/* withdrawn: the ranges that overlap it, and everything derived from weights inside it */
+	for (i = j = 0; i < P->nkonst; i++)
+		if (P->konst[i].p + P->konst[i].bytes <= a || P->konst[i].p >= a + bytes)
+			P->konst[j++] = P->konst[i];
+	P->nkonst = j;
+	for (i = j = 0; i < P->nder; i++) {
+		const char *w = (const char *)P->der[i].w;
+		if (w >= a && w < a + bytes)
+			free(P->der[i].u);
+		else
+			P->der[j++] = P->der[i];
+	}
+	P->nder = j;
+	return 0;
+}
+
 static void cpu_fini(br_ctx *ctx)
 {
 	struct cpu_priv *p = cpu_priv(ctx);
 
-	if (p != NULL)
+	if (p != NULL) {
+		for (int i = 0; i < p->nder; i++)
+			free(p->der[i].u);
+		free(p->der);
+		free(p->konst);
 		free(p->ws);
+	}
 	free(p);
 	ctx->priv = NULL;
 }

@@ -24,12 +24,36 @@ static inline int omp_get_thread_num_(void) { return 0; }
 /* SIMD level chosen at run time (cpu.c). */
 enum { CPU_SIMD_GENERIC = 0, CPU_SIMD_AVX2 = 1, CPU_SIMD_AVX512 = 2 };
 
+/* A form derived from constant weights (br_hint_const): the Winograd
+ * filters U of one 3x3 convolution's weights w. */
+struct cpu_derived {
+	const float *w;
+	int c, kk, flip, mr;
+	float *u;
+	size_t n; /* floats in u */
+};
+
 struct cpu_priv {
 	int simd;      /* CPU_SIMD_* in use */
 	int reference; /* 1: direct reference convolutions always; 0: fast always; -1: auto */
 	void *ws;      /* grow-only workspace, 64-byte aligned */
 	size_t ws_bytes;
+	/* br_hint_const: the constant ranges, and what was derived from them */
+	struct {
+		const char *p;
+		size_t bytes;
+	} *konst;
+	int nkonst, cap_konst;
+	struct cpu_derived *der;
+	int nder, cap_der;
 };
+
+/* 1 when [p, p + bytes) lies inside a range hinted constant */
+int cpu_is_const(const br_ctx *ctx, const void *p, size_t bytes);
+/* the derived entry for (w, c, kk, flip, mr), or NULL; cpu_derived_add
+ * keeps a copy of u (n floats) for it (a failure only means no cache) */
+const float *cpu_derived_get(const br_ctx *ctx, const float *w, int c, int kk, int flip, int mr);
+void cpu_derived_add(br_ctx *ctx, const float *w, int c, int kk, int flip, int mr, const float *u, size_t n);
 
 static inline struct cpu_priv *cpu_priv(const br_ctx *ctx) { return (struct cpu_priv *)ctx->priv; }
 

@@ -28,9 +28,9 @@ int cpu_slices_gather(br_ctx *ctx, br_tensor *x, const float *rec, int nz, int z
 	return 0;
 }
 
-/* channel k of rec (nk, nz, h, w), slices z0.. += (float)(sigmoid(y) * scale) */
+/* channel k of rec (nk, nz, h, w), slices z0.. += (or =) (float)(sigmoid(y) * scale) */
 int cpu_slices_scatter_sigmoid(br_ctx *ctx, float *rec, int k, int nk, int nz, const br_tensor *y, int z0, int flip,
-			       double scale)
+			       double scale, int accum)
 {
 	const int n = y->n, h = y->h, w = y->w;
 	const size_t hw = (size_t)h * w, nvox = hw * (size_t)nz;
@@ -45,7 +45,7 @@ int cpu_slices_scatter_sigmoid(br_ctx *ctx, float *rec, int k, int nk, int nz, c
 		for (int xx = 0; xx < w; xx++) {
 			/* the sigmoid of r2u_download, then the ensemble's scaled sum */
 			const float z = s[flip ? w - 1 - xx : xx], p = 1.0f / (1.0f + expf(-z));
-			o[xx] += (float)(p * scale);
+			o[xx] = accum ? o[xx] + (float)(p * scale) : (float)(p * scale);
 		}
 	}
 	return 0;

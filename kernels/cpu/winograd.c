@@ -6,7 +6,9 @@
  * while reading x, zero padding in the activated domain), 36 GEMMs
  * M[xi] = U[xi] V[xi] run the register-blocked micro-kernel, and the output
  * transform writes (or adds) the 4x4 outputs plus bias.  U[36][K/mr][C][mr],
- * the transformed filters, is computed once per call by all threads.  With
+ * the transformed filters, is computed once per call by all threads, or
+ * once for good for constant weights of 128 channels or more
+ * (br_hint_const: kept in the context, cpu_derived_get).  With
  * fewer blocks than twice the threads (small images or batches) the output
  * channels of each block are split into groups, one work item each.
  * flip: the weights are read as w[i][o][2-r][2-s] of a (Cin,Cout,3,3) array,
@@ -42,8 +44,9 @@ int cpu_wino_conv3(br_ctx *ctx, float *y, const float *x, const float *w, const 
 	int mr = sd->mr, nr = sd->nr, th = (h + 3) / 4, tw = (wd + 3) / 4;
 	int kpad = (kk + mr - 1) / mr * mr, nt;
 	size_t ntiles = (size_t)n * th * tw, hw = (size_t)h * wd, nblk, nitem, ld, usz, vsz, msz;
-	int tb, ng, kg;
+	int tb, ng, kg, keep = 0;
 	float *ws;
+	const float *Uc = NULL; /* U of constant weights, kept from an earlier call */
 
 	tb = block_tiles(c, kpad, nr, ntiles);
 	ld = (size_t)tb + 8;
@@ -67,14 +70,21 @@ int cpu_wino_conv3(br_ctx *ctx, float *y, const float *x, const float *w, const 
 	ws = cpu_ws(ctx, (usz + (size_t)nt * (vsz + msz) + 64) * sizeof(float));
 	if (ws == NULL)
 		return -1;
+	if (c >= 128 && kk >= 128 && cpu_is_const(ctx, w, (size_t)kk * c * 9 * sizeof(float))) {
+		Uc = cpu_derived_get(ctx, w, c, kk, flip, mr);
+		keep = Uc == NULL;
+	}
 
 #pragma omp parallel num_threads(nt)
 	{
 		int tid = omp_get_thread_num_();
-		float *U = ws, *V = ws + usz + (size_t)tid * (vsz + msz), *M = V + vsz;
+		float *Uw = ws, *V = ws + usz + (size_t)tid * (vsz + msz), *M = V + vsz;
+		const float *U = Uc != NULL ? Uc : Uw;
 
 		/* filters, 8 output channels of 8 input channels at a time (whole
 		 * cache lines of U written per xi): U[xi][o / mr][i][o % mr] */
+		/* (every thread takes the same branch) */
+		if (Uc == NULL)
 #pragma omp for schedule(static)
 		for (long t = 0; t < (long)((kpad + 7) / 8) * ((c + 7) / 8); t++) {
 			int o0 = (int)(t / ((c + 7) / 8)) * 8, i0 = (int)(t % ((c + 7) / 8)) * 8;
@@ -91,7 +101,7 @@ int cpu_wino_conv3(br_ctx *ctx, float *y, const float *x, const float *w, const 
 			}
 			for (int l = 0; l < 8 && o0 + l < kpad; l += mr)
 				for (int xi = 0; xi < 36; xi++) {
-					float *d = U + (((size_t)xi * (kpad / mr) + (o0 + l) / mr) * c + i0) * mr;
+					float *d = Uw + (((size_t)xi * (kpad / mr) + (o0 + l) / mr) * c + i0) * mr;
 					/* (fixed-size copies: a loop of mr floats became a memmove call) */
 					for (int ii = 0; ii < ni; ii++, d += mr)
 						if (mr == 4)
@@ -142,5 +152,7 @@ int cpu_wino_conv3(br_ctx *ctx, float *y, const float *x, const float *w, const 
 			}
 		}
 	}
+	if (keep) /* U of constant weights, for the calls to come */
+		cpu_derived_add(ctx, w, c, kk, flip, mr, ws, usz);
 	return 0;
 }

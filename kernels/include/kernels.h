@@ -301,6 +301,17 @@ int br_count_nonfinite(br_ctx *ctx, size_t *count, const float *x, size_t n);
  * ed, et as r2u_predict writes them; both in backend memory. */
 int br_labels_assemble(br_ctx *ctx, uint8_t *labels, const float *probs, size_t n, int wt_only);
 
+/* ---- hints ------------------------------------------------------------------------- */
+
+/* Weights that stay constant until the hint is withdrawn (inference): the
+ * backend may keep forms derived from them instead of deriving them at
+ * every call (the CPU backend: the Winograd transforms of the 3x3 filters
+ * of 128 channels or more, which are otherwise made again by each call).
+ * [p, p + bytes) is backend memory; on = 0 withdraws the hint over that
+ * range and frees what was derived from it.  Weights under the hint must
+ * not change: withdraw it first (the backend cannot see a change). */
+int br_hint_const(br_ctx *ctx, const void *p, size_t bytes, int on);
+
 /* ---- a whole case in backend memory ----------------------------------------------- */
 
 /* A batch of axial slices out of a case record: x (n, c, h, w) <- slices
@@ -311,12 +322,12 @@ int br_slices_gather(br_ctx *ctx, br_tensor *x, const float *rec, int nz, int z0
 
 /* The other way, for one output head: channel k of rec, a planar float32
  * record (nk, nz, h, w) in backend memory, slices z0 .. z0 + n - 1, +=
- * (float)(sigmoid(y) * scale), with y (n, 1, h, w) the head's logits and
- * sigmoid(z) = 1 / (1 + exp(-z)) in float32; flip mirrors every row of y
- * first.  The sums of an ensemble and of flipped passes, as r2u_predict
- * makes them. */
+ * (accum) or = (float)(sigmoid(y) * scale), with y (n, 1, h, w) the head's
+ * logits and sigmoid(z) = 1 / (1 + exp(-z)) in float32; flip mirrors every
+ * row of y first.  The sums of an ensemble and of flipped passes, as
+ * r2u_predictor makes them. */
 int br_slices_scatter_sigmoid(br_ctx *ctx, float *rec, int k, int nk, int nz, const br_tensor *y, int z0, int flip,
-			      double scale);
+			      double scale, int accum);
 
 #ifdef __cplusplus
 }

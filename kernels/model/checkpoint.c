@@ -292,7 +292,7 @@ int r2u_load(r2u *m, const char *path, r2u_state *state)
 			   &state->rng[2], &state->rng[3]) != 4)
 			goto resume_missing;
 	}
-	if (br_memcpy_h2d(m->ctx, m->params, hp, m->ntrain * sizeof *hp) < 0 ||
+	if (r2u_freeze(m, 0) < 0 || br_memcpy_h2d(m->ctx, m->params, hp, m->ntrain * sizeof *hp) < 0 ||
 	    br_memcpy_h2d(m->ctx, m->run, hr, m->nrun * sizeof *hr) < 0 ||
 	    (state != NULL && (br_memcpy_h2d(m->ctx, m->adam_m, hm, m->ntrain * sizeof *hm) < 0 ||
 			       br_memcpy_h2d(m->ctx, m->adam_v, hv, m->ntrain * sizeof *hv) < 0)) ||

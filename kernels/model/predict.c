@@ -121,7 +121,6 @@ int r2u_predictor_run(r2u_predictor *p, const br_vol *img, float *probs, uint8_t
 		rec = p->rec;
 		sum = p->probs;
 	}
-	TRY(ctx, br_memset0(ctx, sum, 4 * nvox * sizeof(float)));
 	for (z0 = 0; z0 < nz; z0 += batch) {
 		int nb = nz - z0 < batch ? nz - z0 : batch;
 		for (f = 0; f < (p->tta ? 2 : 1); f++)
@@ -138,8 +137,9 @@ int r2u_predictor_run(r2u_predictor *p, const br_vol *img, float *probs, uint8_t
 					return -1;
 				}
 				for (head = 0; head < R2U_NHEAD; head++)
+					/* the first pass writes: no zeroing pass over the sums */
 					TRY(ctx, br_slices_scatter_sigmoid(ctx, sum, head, R2U_NHEAD, nz, r2u_logits(m, head), z0,
-									   f, scale));
+									   f, scale, f > 0 || k > 0));
 			}
 	}
 	if (labels != NULL) {

@@ -306,10 +306,22 @@ r2u *r2u_new_variant(br_ctx *ctx, int base, const r2u_variant *v, uint64_t seed,
 	return m;
 }
 
+int r2u_freeze(r2u *m, int on)
+{
+	on = on != 0;
+	if (on == m->frozen)
+		return 0;
+	if (br_hint_const(m->ctx, m->params, m->ntrain * sizeof(float), on) < 0)
+		return r2u_fail(m, "%s", br_ctx_error(m->ctx));
+	m->frozen = on;
+	return 0;
+}
+
 void r2u_free(r2u *m)
 {
 	if (m == NULL)
 		return;
+	r2u_freeze(m, 0);
 	br_free(m->ctx, m->arena);
 	br_free(m->ctx, m->labels);
 	br_host_free(m->ctx, m->stage);
@@ -332,6 +344,8 @@ int r2u_param_get(r2u *m, int i, float *host)
 
 int r2u_param_set(r2u *m, int i, const float *host)
 {
+	if (r2u_freeze(m, 0) < 0)
+		return -1;
 	if (br_memcpy_h2d(m->ctx, PARAM(i), host, m->p[i].numel * sizeof(float)) < 0 || br_sync(m->ctx) < 0)
 		return r2u_fail(m, "%s: %s", m->p[i].name, br_ctx_error(m->ctx));
 	return 0;
@@ -912,6 +926,8 @@ int r2u_losses(r2u *m, float out[5])
 int r2u_adam(r2u *m, float lr, int t)
 {
 	snprintf(m->where, sizeof m->where, "adam");
+	if (r2u_freeze(m, 0) < 0)
+		return -1;
 	R2U_TRY(br_adam_step(m->ctx, m->params, m->grads, m->adam_m, m->adam_v, m->ntrain, lr, 0.9f, 0.999f, 1e-8f, t));
 	return 0;
 }

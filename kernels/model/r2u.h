@@ -96,6 +96,10 @@ int r2u_grad_get(r2u *m, int i, float *host);
 int r2u_peek(const char *path, int *base, r2u_variant *v, char *err, size_t errlen);
 int r2u_peek_base(const char *path, int *base, char *err, size_t errlen);
 int r2u_load(r2u *m, const char *path, r2u_state *st);
+/* Inference only from now on (on != 0): the weights are hinted constant
+ * (br_hint_const), so that the backend keeps what it derives from them.
+ * Loading, setting or training the weights withdraws the hint first. */
+int r2u_freeze(r2u *m, int on);
 int r2u_save(r2u *m, const char *path, const r2u_state *st, const char *const *meta_kv /* key, value, ..., NULL */);
 
 /* Activation memory for batches of up to n slices of h x w (h, w multiples

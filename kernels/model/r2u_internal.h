@@ -48,6 +48,7 @@ struct r2u {
 	int np;
 	size_t ntrain, nrun;
 	float *params, *grads, *run, *adam_m, *adam_v, *loss;
+	int frozen; /* r2u_freeze: params hinted constant (br_hint_const) */
 	struct stage enc[4];
 	struct up dec[3]; /* dec3, dec2, dec1 */
 	int head_w[R2U_NHEAD], head_b[R2U_NHEAD];

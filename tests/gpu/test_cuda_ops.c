@@ -1015,9 +1015,11 @@ static void test_slices(int nz, int z0, int nb, int h, int w)
 			check_t(flip ? "slices_gather flip" : "slices_gather", &x, 1);
 		t2_rand(&y, -6, 6);
 		f2_rand(&sum, 0, 1);
-		RUN2(br_slices_scatter_sigmoid(CS, FS(sum), 2, 4, nz, TS(y), z0, flip, 0.25));
-		if (run_ok)
-			check_f(flip ? "slices_scatter_sigmoid flip" : "slices_scatter_sigmoid", &sum, 2);
+		for (int accum = 0; accum < 2; accum++) {
+			RUN2(br_slices_scatter_sigmoid(CS, FS(sum), 2, 4, nz, TS(y), z0, flip, 0.25, accum));
+			if (run_ok)
+				check_f(accum ? "slices_scatter_sigmoid accum" : "slices_scatter_sigmoid", &sum, 2);
+		}
 	}
 	f2_free(&rec), f2_free(&sum);
 	t2_free(&x), t2_free(&y);

@@ -624,6 +624,45 @@ static void test_loss(int n, int h, int w, int target, int background, int nsamp
 	free(ls.z), free(ls.lab), free(dz);
 }
 
+/* ---- constant weights (br_hint_const) ---- */
+
+/* A 3x3 convolution of 128 channels: under the hint the same output, bit for
+ * bit; the hint withdrawn, new weights are used; and, with the hint kept
+ * while the weights change (what the caller must not do), the output is
+ * that of the old weights: the transformed filters were kept, not made
+ * again (the check that the hint does something). */
+static void test_hint_const(void)
+{
+	const int n = 2, c = 128, k = 128, h = 12, w = 8;
+	size_t nx = (size_t)n * c * h * w, ny = (size_t)n * k * h * w, nw = (size_t)k * c * 9;
+	float *x = tk_randn(nx, 1.0f), *wt = tk_randn(nw, 0.05f), *b = tk_randn(k, 0.5f);
+	float *y0 = tk_alloc(ny), *y1 = tk_alloc(ny), *y2 = tk_alloc(ny), *y3 = tk_alloc(ny), *y4 = tk_alloc(ny);
+	br_tensor tx = tk_t(x, n, c, h, w), t0 = tk_t(y0, n, k, h, w), t1 = tk_t(y1, n, k, h, w),
+		  t2 = tk_t(y2, n, k, h, w), t3 = tk_t(y3, n, k, h, w), t4 = tk_t(y4, n, k, h, w);
+
+	TK_CALL(ctx, br_conv2d_forward(ctx, &t0, &tx, wt, b, 3, NULL));
+	TK_CALL(ctx, br_hint_const(ctx, wt, nw * sizeof *wt, 1));
+	TK_CALL(ctx, br_conv2d_forward(ctx, &t1, &tx, wt, b, 3, NULL)); /* derives */
+	TK_CALL(ctx, br_conv2d_forward(ctx, &t2, &tx, wt, b, 3, NULL)); /* reuses */
+	tk_result(memcmp(y0, y1, ny * sizeof *y0) == 0 && memcmp(y0, y2, ny * sizeof *y0) == 0,
+		  "hint_const: a 128-channel 3x3 convolution gives the same bits under the hint (twice)");
+	for (size_t i = 0; i < nw; i++)
+		wt[i] = -wt[i];
+	TK_CALL(ctx, br_conv2d_forward(ctx, &t3, &tx, wt, b, 3, NULL));
+	if (getenv("BR_CPU_REFERENCE") != NULL && strcmp(getenv("BR_CPU_REFERENCE"), "1") == 0)
+		tk_result(1, "hint_const: kept filters # SKIP the direct reference convolutions derive nothing");
+	else
+		tk_result(memcmp(y0, y3, ny * sizeof *y0) == 0,
+			  "hint_const: weights changed under the hint give the kept (old) filters' output");
+	TK_CALL(ctx, br_hint_const(ctx, wt, nw * sizeof *wt, 0));
+	TK_CALL(ctx, br_conv2d_forward(ctx, &t4, &tx, wt, b, 3, NULL));
+	size_t flipped = 0;
+	for (size_t i = 0; i < ny; i++) /* -w: y - b = -(y0 - b) */
+		flipped += fabsf((y4[i] - b[i / ((size_t)h * w) % k]) + (y0[i] - b[i / ((size_t)h * w) % k])) > 1e-4f;
+	tk_result(flipped == 0, "hint_const withdrawn: the new weights are used (%zu outputs wrong)", flipped);
+	free(x), free(wt), free(b), free(y0), free(y1), free(y2), free(y3), free(y4);
+}
+
 /* ---- a case in backend memory: slices out, probabilities back ---- */
 
 /* br_slices_gather and br_slices_scatter_sigmoid against the indexing
@@ -652,23 +691,26 @@ static void test_slices(int nz, int z0, int nb, int h, int w)
 						       rec[c * nvox + (size_t)(z0 + i) * hw + (size_t)r * w + (flip ? w - 1 - q : q)];
 		tk_result(bad == 0, "slices_gather nz=%d z0=%d n=%d %dx%d flip=%d: %zu wrong", nz, z0, nb, h, w, flip,
 			  bad);
-		for (size_t i = 0; i < (size_t)nb * hw; i++)
-			y[i] = tk_randf(-8, 8);
-		for (size_t i = 0; i < 4 * nvox; i++)
-			sum[i] = want[i] = (float)tk_unif();
-		TK_CALL(ctx, br_slices_scatter_sigmoid(ctx, sum, 3, 4, nz, &ty, z0, flip, 1.0 / 3));
-		for (int i = 0; i < nb; i++)
-			for (int r = 0; r < h; r++)
-				for (int q = 0; q < w; q++) {
-					float z = y[((size_t)i * h + r) * w + (flip ? w - 1 - q : q)];
-					float p = 1.0f / (1.0f + expf(-z));
-					want[3 * nvox + (size_t)(z0 + i) * hw + (size_t)r * w + q] += (float)(p * (1.0 / 3));
-				}
-		bad = 0;
-		for (size_t i = 0; i < 4 * nvox; i++)
-			bad += memcmp(&sum[i], &want[i], sizeof(float)) != 0;
-		tk_result(bad == 0, "slices_scatter_sigmoid nz=%d z0=%d n=%d %dx%d flip=%d: %zu differ (bits)", nz, z0,
-			  nb, h, w, flip, bad);
+		for (int accum = 0; accum < 2; accum++) {
+			for (size_t i = 0; i < (size_t)nb * hw; i++)
+				y[i] = tk_randf(-8, 8);
+			for (size_t i = 0; i < 4 * nvox; i++)
+				sum[i] = want[i] = (float)tk_unif();
+			TK_CALL(ctx, br_slices_scatter_sigmoid(ctx, sum, 3, 4, nz, &ty, z0, flip, 1.0 / 3, accum));
+			for (int i = 0; i < nb; i++)
+				for (int r = 0; r < h; r++)
+					for (int q = 0; q < w; q++) {
+						float z = y[((size_t)i * h + r) * w + (flip ? w - 1 - q : q)];
+						float p = 1.0f / (1.0f + expf(-z));
+						float *d = &want[3 * nvox + (size_t)(z0 + i) * hw + (size_t)r * w + q];
+						*d = accum ? *d + (float)(p * (1.0 / 3)) : (float)(p * (1.0 / 3));
+					}
+			bad = 0;
+			for (size_t i = 0; i < 4 * nvox; i++)
+				bad += memcmp(&sum[i], &want[i], sizeof(float)) != 0;
+			tk_result(bad == 0, "slices_scatter_sigmoid nz=%d z0=%d n=%d %dx%d flip=%d accum=%d: %zu differ (bits)",
+				  nz, z0, nb, h, w, flip, accum, bad);
+		}
 	}
 	free(rec), free(x), free(y), free(sum), free(want);
 }
@@ -785,9 +827,9 @@ static void test_misc(void)
 	refused(br_labels_assemble(ctx, NULL, a, 4, 0), "labels_assemble: labels is NULL");
 	refused(br_slices_gather(ctx, &ta, a, 3, 2, 0), "slices_gather: slices 2..3 of a record of 3");
 	refused(br_slices_gather(ctx, &ta, NULL, 9, 0, 0), "slices_gather: rec is NULL");
-	refused(br_slices_scatter_sigmoid(ctx, a, 0, 4, 9, &ta, 0, 0, 1.0), "slices_scatter_sigmoid: y has 5 channels, expected 1");
-	refused(br_slices_scatter_sigmoid(ctx, a, 4, 4, 9, &tsc, 0, 0, 1.0), "slices_scatter_sigmoid: channel 4 of 4");
-	refused(br_slices_scatter_sigmoid(ctx, a, 0, 4, 9, &tsc, -1, 0, 1.0), "slices_scatter_sigmoid: slices -1..0 of a record of 9");
+	refused(br_slices_scatter_sigmoid(ctx, a, 0, 4, 9, &ta, 0, 0, 1.0, 1), "slices_scatter_sigmoid: y has 5 channels, expected 1");
+	refused(br_slices_scatter_sigmoid(ctx, a, 4, 4, 9, &tsc, 0, 0, 1.0, 1), "slices_scatter_sigmoid: channel 4 of 4");
+	refused(br_slices_scatter_sigmoid(ctx, a, 0, 4, 9, &tsc, -1, 0, 1.0, 1), "slices_scatter_sigmoid: slices -1..0 of a record of 9");
 	tk_result(br_vec_relu_forward(ctx, NULL, NULL, 0) == 0 &&
 			  br_dropout_forward(ctx, NULL, NULL, 0, 0.5f, 1) == 0 && br_memset0(ctx, NULL, 0) == 0,
 		  "empty flat ops need no pointers");
@@ -838,6 +880,7 @@ int main(int argc, char **argv)
 	test_labels(1);
 	test_labels(1001);
 	test_slices(9, 0, 9, 8, 16);
+	test_hint_const();
 	test_slices(23, 17, 6, 16, 8);
 	test_labels(0);
 	br_ctx_free(ctx);
