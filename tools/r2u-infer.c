@@ -229,7 +229,7 @@ int main(int argc, char **argv)
 	br_filter_records_ahead(out, argv + optind, argc - optind, infer_record, &job, 1);
 	br_progress_end();
 	dt = br_now() - t0;
-	br_msg(2, "start-up %.3f s (device, %d model%s); %ld record%s, %ld slices in %.3f s: %.2f records/s, %.1f slices/s",
+	br_msg(2, "start-up %.3f s (device, %d model%s); %ld record%s, %ld slices in %.4f s: %.2f records/s, %.1f slices/s",
 	       t0 - t_start, nm, nm == 1 ? "" : "s", job.nrecords, job.nrecords == 1 ? "" : "s", job.nslices, dt,
 	       dt > 0 ? job.nrecords / dt : 0.0, dt > 0 ? job.nslices / dt : 0.0);
 	if (profile) {

@@ -153,6 +153,7 @@ static int cu_init(br_ctx *ctx)
 	P->find = env_flag("BR_CUDNN_FIND", 1);
 	P->deterministic = env_flag("BR_CUDNN_DETERMINISTIC", 0);
 	P->log = env_flag("BR_CUDA_LOG", 0);
+	cu_plan_cache_open(ctx, prop.name);
 
 	CU_CALL(ctx, cudaStreamCreateWithFlags(&P->stream, cudaStreamNonBlocking), goto fail);
 	CU_CALL(ctx, cudnnCreate(&P->cudnn), goto fail);
@@ -180,6 +181,7 @@ static void cu_fini(br_ctx *ctx)
 	if (P->stream != NULL)
 		(void)cudaStreamSynchronize(P->stream);
 	cu_plans_free(ctx);
+	cu_plan_cache_close(ctx);
 	for (i = 0; i < SLOT_COUNT; i++)
 		if (P->slot[i] != NULL)
 			(void)cudaFree(P->slot[i]);

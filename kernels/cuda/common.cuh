@@ -86,6 +86,8 @@ struct cu_priv {
 	size_t slot_bytes[SLOT_COUNT];
 	struct cu_plan **plans; /* owned, one allocation each */
 	int nplans, cap_plans;
+	struct br_kvfile *plan_cache; /* algorithms found in earlier runs (cudnn_plan.cu), or NULL */
+	char plan_dev[192];           /* this GPU, cuDNN and settings, the first part of a cache key */
 	/* profiling: begin/end event pairs recorded since the last collect */
 	struct cu_event_pair *ev;
 	int nev, cap_ev;
@@ -389,6 +391,9 @@ struct cu_plan *cu_plan_get(br_ctx *ctx, int dir, int n, int c, int h, int w, in
  * BWD_DATA: in = dgrad(out, filt) + in*beta.  BWD_FILTER: filt = wgrad(in, out) + filt*beta. */
 int cu_plan_run(br_ctx *ctx, struct cu_plan *pl, void *in, void *filt, void *out, float beta);
 void cu_plans_free(br_ctx *ctx);
+/* the file of algorithms found in earlier runs (cudnn_plan.cu) */
+void cu_plan_cache_open(br_ctx *ctx, const char *gpu_name);
+void cu_plan_cache_close(br_ctx *ctx);
 
 /* cuDNN for this channel count (C, K multiples of 8, BR_CUDA_NO_CUDNN unset) */
 int cu_use_cudnn(int C, int K);

@@ -8,12 +8,23 @@
  * The algorithm comes from cudnnFind*AlgorithmEx (timed, on scratch outputs,
  * so nothing the caller owns is overwritten) or, with BR_CUDNN_FIND=0 or when
  * the search fails, from the cudnnGet*Algorithm_v7 heuristics.
+ *
+ * What the search finds is kept between runs in a file (libcommon/kvfile.h,
+ * default ~/.cache/brats-r2u/cudnn-plans, BR_CACHE_DIR=off to disable), one
+ * line per GPU model, cuDNN version, precision, determinism and shape, so
+ * that a later run starts at once; a cached choice is used only when its
+ * workspace is still within the limit, else the search runs again.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common.cuh"
+
+extern "C" {
+#include "kvfile.h"
+const char *br_error(void); /* volume.h: the reason of libcommon's last failure */
+}
 
 #define PLAN_KEYS 11
 #define FIND_WS_LIMIT ((size_t)1 << 30) /* largest workspace an algorithm may ask for */
@@ -111,6 +122,61 @@ static size_t find_ws_limit(void)
 	return lim;
 }
 
+/* the workspace of algorithm a of pl in direction dir */
+static cudnnStatus_t ws_size(cudnnHandle_t h, const struct cu_plan *pl, int dir, int a, size_t *sz)
+{
+	*sz = 0;
+	if (dir == CU_FWD)
+		return a < CUDNN_CONVOLUTION_FWD_ALGO_COUNT
+			       ? cudnnGetConvolutionForwardWorkspaceSize(h, pl->xd, pl->wd, pl->cd, pl->yd,
+									 (cudnnConvolutionFwdAlgo_t)a, sz)
+			       : CUDNN_STATUS_NOT_SUPPORTED;
+	if (dir == CU_BWD_DATA)
+		return a < CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT
+			       ? cudnnGetConvolutionBackwardDataWorkspaceSize(h, pl->wd, pl->yd, pl->cd, pl->xd,
+									      (cudnnConvolutionBwdDataAlgo_t)a, sz)
+			       : CUDNN_STATUS_NOT_SUPPORTED;
+	return a < CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT
+		       ? cudnnGetConvolutionBackwardFilterWorkspaceSize(h, pl->xd, pl->yd, pl->cd, pl->wd,
+									(cudnnConvolutionBwdFilterAlgo_t)a, sz)
+		       : CUDNN_STATUS_NOT_SUPPORTED;
+}
+
+/* The plan cache: opened when the context is made (cu_plan_cache_open),
+ * the key of a plan is the device part and the plan's shape. */
+void cu_plan_cache_open(br_ctx *ctx, const char *gpu_name)
+{
+	struct cu_priv *P = cu_p(ctx);
+	char *path, *s;
+
+	P->plan_cache = NULL;
+	snprintf(P->plan_dev, sizeof P->plan_dev, "%.100s sm%d%d cudnn%zu %s det%d", gpu_name, P->cc_major, P->cc_minor,
+		 cudnnGetVersion(), ctx->precision == BR_PREC_BF16 ? "bf16" : ctx->precision == BR_PREC_TF32 ? "tf32" : "fp32",
+		 P->deterministic);
+	for (s = P->plan_dev; *s; s++)
+		if (*s == '\t' || *s == '\n' || *s == '\r')
+			*s = ' ';
+	if (!P->find || (path = br_cache_path("cudnn-plans")) == NULL)
+		return;
+	P->plan_cache = br_kvfile_open(path);
+	if (P->log)
+		fprintf(stderr, "br cuda: plan cache %s: %s\n", path,
+			P->plan_cache != NULL ? "open" : "cannot be read, not used");
+	free(path);
+}
+
+void cu_plan_cache_close(br_ctx *ctx)
+{
+	br_kvfile_close(cu_p(ctx)->plan_cache);
+	cu_p(ctx)->plan_cache = NULL;
+}
+
+static void plan_cache_key(const br_ctx *ctx, const struct cu_plan *pl, int dir, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s %s n%d c%d h%d w%d k%d r%d pad%d stride%d", cu_p(ctx)->plan_dev, dir_name(dir), pl->key[3],
+		 pl->key[4], pl->key[5], pl->key[6], pl->key[7], pl->key[8], pl->key[9], pl->key[10]);
+}
+
 /* Choose the algorithm of pl; sets pl->algo, pl->ws and the math type. */
 static int plan_choose(br_ctx *ctx, struct cu_plan *pl, int dir, const void *in, const void *filt, const void *out)
 {
@@ -122,27 +188,33 @@ static int plan_choose(br_ctx *ctx, struct cu_plan *pl, int dir, const void *in,
 	cudnnStatus_t fs = CUDNN_STATUS_SUCCESS;
 	const char *how = "find";
 	cudnnMathType_t math;
+	char ckey[384];
+	const char *cached;
+	int ca, cm;
+	size_t cw;
+
+	/* a choice of an earlier run: the same GPU model, cuDNN, settings and shape */
+	math = CUDNN_DEFAULT_MATH;
+	if (P->plan_cache != NULL) {
+		plan_cache_key(ctx, pl, dir, ckey, sizeof ckey);
+		cached = br_kvfile_get(P->plan_cache, ckey);
+		if (cached != NULL && sscanf(cached, "%d %d %zu", &ca, &cm, &cw) == 3 && ca >= 0 && cm >= 0 &&
+		    cm <= (int)CUDNN_FMA_MATH &&
+		    cudnnSetConvolutionMathType(pl->cd, (cudnnMathType_t)cm) == CUDNN_STATUS_SUCCESS &&
+		    ws_size(h, pl, dir, ca, &sz) == CUDNN_STATUS_SUCCESS && sz <= limit) {
+			pl->algo = ca;
+			pl->ws = sz;
+			math = (cudnnMathType_t)cm;
+			found = 1;
+			how = "cached";
+			goto chosen;
+		}
+	}
 
 	/* the largest workspace any algorithm wants, within the limit */
-	for (a = 0; a < 8; a++) {
-		cudnnStatus_t s;
-		sz = 0;
-		if (dir == CU_FWD)
-			s = cudnnGetConvolutionForwardWorkspaceSize(h, pl->xd, pl->wd, pl->cd, pl->yd,
-								    (cudnnConvolutionFwdAlgo_t)a, &sz);
-		else if (dir == CU_BWD_DATA)
-			s = a < CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT
-				    ? cudnnGetConvolutionBackwardDataWorkspaceSize(h, pl->wd, pl->yd, pl->cd, pl->xd,
-										   (cudnnConvolutionBwdDataAlgo_t)a, &sz)
-				    : CUDNN_STATUS_NOT_SUPPORTED;
-		else
-			s = a < CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT
-				    ? cudnnGetConvolutionBackwardFilterWorkspaceSize(
-					      h, pl->xd, pl->yd, pl->cd, pl->wd, (cudnnConvolutionBwdFilterAlgo_t)a, &sz)
-				    : CUDNN_STATUS_NOT_SUPPORTED;
-		if (s == CUDNN_STATUS_SUCCESS && sz <= limit && sz > wsmax)
+	for (a = 0; a < 8; a++)
+		if (ws_size(h, pl, dir, a, &sz) == CUDNN_STATUS_SUCCESS && sz <= limit && sz > wsmax)
 			wsmax = sz;
-	}
 
 	if (P->find) {
 		/* the search runs the algorithms: make sure in/filt/out hold their data */
@@ -191,7 +263,6 @@ static int plan_choose(br_ctx *ctx, struct cu_plan *pl, int dir, const void *in,
 		(void)sizeof(ALGOT);                                                                    \
 	} while (0)
 
-	math = CUDNN_DEFAULT_MATH;
 	if (dir == CU_FWD)
 		CHOOSE(cudnnConvolutionFwdAlgoPerf_t, cudnnGetConvolutionForwardAlgorithmMaxCount,
 		       cudnnFindConvolutionForwardAlgorithmEx(h, pl->xd, in, pl->wd, filt, pl->cd, pl->yd, m.out, maxc,
@@ -213,6 +284,14 @@ static int plan_choose(br_ctx *ctx, struct cu_plan *pl, int dir, const void *in,
 		       cudnnConvolutionBwdFilterAlgo_t);
 #undef CHOOSE
 
+	/* what the search timed is kept for the next run */
+	if (found && P->plan_cache != NULL && strcmp(how, "find") == 0) {
+		char val[64];
+		snprintf(val, sizeof val, "%d %d %zu", pl->algo, (int)math, pl->ws);
+		if (br_kvfile_put(P->plan_cache, ckey, val) < 0 && P->log)
+			fprintf(stderr, "br cuda: plan cache: %s\n", br_error());
+	}
+chosen:
 	if (!found) {
 		br_ctx_fail(ctx,
 			    "conv %s: no cuDNN algorithm for input (%d,%d,%d,%d) NHWC, %d filters %dx%d, pad %d, stride "

@@ -36,7 +36,9 @@ LOG=$OUT/tests.log
 SUM=$OUT/summary.txt
 : >"$LOG"
 : >"$SUM"
-export BINDIR BUILDDIR PYTHON TOP GPU_DEVICE
+# the cuDNN plan cache of these runs stays in W, not in the user's ~/.cache
+BR_CACHE_DIR=$W/cache
+export BINDIR BUILDDIR PYTHON TOP GPU_DEVICE BR_CACHE_DIR
 PATH=$BINDIR:$PATH
 N=0 FAILED=0
 T0=$(date +%s)
@@ -192,6 +194,29 @@ sys.exit(0 if d1 < 1e-3 and d2 < 1e-3 else 1)
 PY
 then ok "checkpoints interchangeable: CPU-trained on the GPU and GPU-trained on the CPU give the same probabilities"
 else notok "CPU and GPU probabilities differ for the same checkpoint"; fi
+# 6b. the case in device memory: the label map assembled on the GPU is the
+#     rule applied to the GPU's own probabilities, voxel for voxel; the
+#     flip (TTA) and an ensemble of two on the GPU against the CPU
+r2u-infer -q -d $G --precision fp32 -m "$W/model.st" BraTS20_Training_009.nrrd >"$W/lg.nrrd" 2>>"$LOG" &&
+	r2u-infer -q -d $G --precision fp32 --tta --prob -m "$W/model.st" -m "$W/cpu50.st" BraTS20_Training_009.nrrd >"$W/tg.nrrd" 2>>"$LOG" &&
+	r2u-infer -q -d cpu --tta --prob -m "$W/model.st" -m "$W/cpu50.st" BraTS20_Training_009.nrrd >"$W/tc.nrrd" 2>>"$LOG"
+if [ $? -eq 0 ] && "$PYTHON" - "$W" >>"$SUM" 2>&1 <<PY
+import sys
+sys.path.insert(0, "$TOP/tests/pylib")
+import brtest, numpy as np
+w = sys.argv[1]
+r = lambda f: brtest.read_nrrd("%s/%s" % (w, f)).data
+p = r("pg2.nrrd")
+wt, ncr, et = p[..., 0], p[..., 1], p[..., 3]
+rule = np.where(~(wt >= 0.5), 0, np.where(et >= 0.5, 4, np.where(ncr >= 0.5, 1, 2))).astype(np.uint8)
+lab = r("lg.nrrd")
+bad = int((lab != rule).sum())
+d = np.abs(r("tg.nrrd") - r("tc.nrrd")).max()
+print("# labels assembled on the GPU: %d voxels off the rule on its probabilities; TTA ensemble |cpu - cuda| %.2e" % (bad, d))
+sys.exit(0 if bad == 0 and d < 1e-3 else 1)
+PY
+then ok "a case in device memory: GPU label map = the rule on the GPU's probabilities; TTA ensemble on the GPU = on the CPU"
+else notok "the device-side label map or TTA ensemble differs"; fi
 stamp "pipeline done"
 
 # 7. one whole case through r2u-infer, timed by the tool
@@ -200,6 +225,27 @@ for p in bf16 tf32; do
 		BraTS20_Training_009.nrrd >/dev/null 2>"$W/t.log"
 	note "r2u-infer $p, 3 cases incl. start-up and I/O: $(grep 'slices in' "$W/t.log" | sed 's/^r2u-infer: //')"
 done
+
+# 7a. the cuDNN plan cache: a second run takes every algorithm the first
+#     one timed from the file, and segments the same
+if [ "$G" != cpu ]; then
+	rm -rf "$W/cache"
+	BR_CUDA_LOG=1 r2u-infer -v -d $G --precision bf16 -m "$W/model.st" BraTS20_Training_009.nrrd >"$W/c1.nrrd" 2>"$W/c1.log"
+	BR_CUDA_LOG=1 r2u-infer -v -d $G --precision bf16 -m "$W/model.st" BraTS20_Training_009.nrrd >"$W/c2.nrrd" 2>"$W/c2.log"
+	nf1=$(grep -c ': find algo' "$W/c1.log") nc2=$(grep -c ': cached algo' "$W/c2.log") nf2=$(grep -c ': find algo' "$W/c2.log")
+	diff=$("$PYTHON" -c "
+import sys; sys.path.insert(0, '$TOP/tests/pylib'); import brtest
+a = brtest.read_nrrd('$W/c1.nrrd').data; b = brtest.read_nrrd('$W/c2.nrrd').data
+print(int((a != b).sum()))" 2>>"$LOG")
+	note "plan cache: first run $nf1 searches; second run $nc2 from the cache, $nf2 searches, $diff voxels differ;" \
+		"start-up $(sed -n 's/.*start-up \([0-9.]*\) s.*/\1/p' "$W/c1.log") s -> $(sed -n 's/.*start-up \([0-9.]*\) s.*/\1/p' "$W/c2.log") s," \
+		"first case $(sed -n 's/.*slices in \([0-9.]*\) s.*/\1/p' "$W/c1.log") s -> $(sed -n 's/.*slices in \([0-9.]*\) s.*/\1/p' "$W/c2.log") s"
+	if [ "$nf1" -gt 0 ] && [ "$nc2" -eq "$nf1" ] && [ "$nf2" -eq 0 ] && [ "${diff:-1}" -le 100 ]; then
+		ok "cuDNN plan cache: the second run searches nothing and segments the same"
+	else
+		notok "cuDNN plan cache (see the note above)"
+	fi
+fi
 
 # 7b. data parallelism on this GPU: the NCCL path with one rank, and two MPI
 #     ranks sharing the GPU through the mpi kind (NCCL refuses two ranks on
