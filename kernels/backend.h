@@ -95,6 +95,10 @@ extern "C" {
 	X(count_nonfinite, "vec_activation", (br_ctx *, size_t *, const float *, size_t))                              \
 	X(labels_assemble, "labels_assemble", (br_ctx *, uint8_t *, const float *, size_t, int))                       \
 	X(hint_const, "hint", (br_ctx *, const void *, size_t, int))                                                   \
+	X(graph_begin, "graph", (br_ctx *))                                                                            \
+	X(graph_end, "graph", (br_ctx *, br_graph **))                                                                 \
+	X(graph_launch, "graph", (br_ctx *, br_graph *))                                                               \
+	X(graph_free, "graph", (br_ctx *, br_graph *))                                                                 \
 	X(slices_gather, "slices", (br_ctx *, br_tensor *, const float *, int, int, int))                              \
 	X(slices_scatter_sigmoid, "slices", (br_ctx *, float *, int, int, int, const br_tensor *, int, int, double, int)) \
 	X(memset0, "memcpy", (br_ctx *, void *, size_t))                                                               \

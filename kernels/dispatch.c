@@ -912,6 +912,35 @@ int br_hint_const(br_ctx *ctx, const void *p, size_t bytes, int on)
 	DISPATCH(ctx, hint_const, p, bytes, on);
 }
 
+int br_graph_begin(br_ctx *ctx)
+{
+	if (ctx->prof_on)
+		return br_ctx_fail(ctx, "graph_begin: not while profiling");
+	return ctx->be->graph_begin(ctx) < 0 ? op_failed(ctx, BR_OP_graph_begin) : 0;
+}
+
+int br_graph_end(br_ctx *ctx, br_graph **g)
+{
+	if (chk_p(ctx, "graph_end", "g", g) < 0)
+		return -1;
+	*g = NULL;
+	DISPATCH(ctx, graph_end, g);
+}
+
+int br_graph_launch(br_ctx *ctx, br_graph *g)
+{
+	if (chk_p(ctx, "graph_launch", "g", g) < 0)
+		return -1;
+	if (ctx->prof_on)
+		return br_ctx_fail(ctx, "graph_launch: not while profiling");
+	DISPATCH(ctx, graph_launch, g);
+}
+
+int br_graph_free(br_ctx *ctx, br_graph *g)
+{
+	return g != NULL ? ctx->be->graph_free(ctx, g) : 0;
+}
+
 static int chk_slices(br_ctx *ctx, const char *op, const char *name, const br_tensor *t, const float *rec, int nz,
 		      int z0)
 {

@@ -111,7 +111,7 @@ static br_vol *infer_record(br_vol *v, const char *path, int index, void *arg)
 		br_meta_del(o, BR_KEY_CHANNELS);
 	}
 	br_meta_del(o, BR_KEY_NORM);
-	br_progress_unit("%s record %d (%s): %lld slices, %.1f s", strcmp(path, "-") == 0 ? "stdin" : path, index,
+	br_progress_unit("%s record %d (%s): %lld slices, %.3f s", strcmp(path, "-") == 0 ? "stdin" : path, index,
 			 br_meta_get(v, BR_KEY_CASE) ? br_meta_get(v, BR_KEY_CASE) : "-", (long long)v->dim[2],
 			 br_now() - j->t0);
 	j->t0 = br_now();
@@ -224,6 +224,9 @@ int main(int argc, char **argv)
 	job.pred = r2u_predictor_new(models, nm, tta, batch, err, sizeof err);
 	if (job.pred == NULL)
 		br_die(NULL, "%s", err);
+	/* recorded forward passes: opt-in until they have been checked on a GPU */
+	if (getenv("BR_CUDA_GRAPH") != NULL && strcmp(getenv("BR_CUDA_GRAPH"), "1") == 0 && !profile)
+		r2u_predictor_graphs(job.pred, 1);
 	t0 = job.t0 = br_now();
 	/* the next case is read while this one runs */
 	br_filter_records_ahead(out, argv + optind, argc - optind, infer_record, &job, 1);

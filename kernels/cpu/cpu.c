@@ -257,3 +257,14 @@ const struct br_backend br_backend_cpu = {
 	.prof_collect = NULL,
 	BR_OPS(BR_OP_INIT_CPU_)
 };
+
+/* ---- recorded work: the CPU runs every call as it comes ---- */
+
+int cpu_graph_begin(br_ctx *ctx) { return br_ctx_fail(ctx, "the CPU backend does not record calls"); }
+int cpu_graph_end(br_ctx *ctx, br_graph **g)
+{
+	*g = NULL;
+	return br_ctx_fail(ctx, "the CPU backend does not record calls");
+}
+int cpu_graph_launch(br_ctx *ctx, br_graph *g) { return br_ctx_fail(ctx, "the CPU backend has no graphs"); }
+int cpu_graph_free(br_ctx *ctx, br_graph *g) { return 0; }

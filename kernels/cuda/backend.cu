@@ -49,6 +49,7 @@ void *cu_slot_get(br_ctx *ctx, int slot, size_t bytes)
 	}
 	bytes = (bytes + 4095) & ~(size_t)4095;
 	CU_CALL(ctx, cudaMalloc(&p, bytes), return NULL);
+	P->slot_gen++;
 	P->slot[slot] = p;
 	P->slot_bytes[slot] = bytes;
 	return p;

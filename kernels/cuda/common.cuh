@@ -87,6 +87,9 @@ struct cu_priv {
 	struct cu_plan **plans; /* owned, one allocation each */
 	int nplans, cap_plans;
 	struct br_kvfile *plan_cache; /* algorithms found in earlier runs (cudnn_plan.cu), or NULL */
+	unsigned long long slot_gen; /* bumped whenever a scratch slot is reallocated (graphs go stale) */
+	int capturing;               /* between br_graph_begin and br_graph_end */
+	unsigned long long cap_gen;  /* slot_gen when the recording began */
 	char plan_dev[192];           /* this GPU, cuDNN and settings, the first part of a cache key */
 	/* profiling: begin/end event pairs recorded since the last collect */
 	struct cu_event_pair *ev;

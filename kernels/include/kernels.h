@@ -312,6 +312,23 @@ int br_labels_assemble(br_ctx *ctx, uint8_t *labels, const float *probs, size_t 
  * not change: withdraw it first (the backend cannot see a change). */
 int br_hint_const(br_ctx *ctx, const void *p, size_t bytes, int on);
 
+/* ---- recorded work (CUDA graphs) ------------------------------------------------- */
+
+/* br_graph_begin starts recording the calls that follow on ctx instead of
+ * running them; br_graph_end turns them into a graph that br_graph_launch
+ * runs again, with the same pointers and shapes, for the cost of one
+ * launch.  Where the backend cannot record (the CPU) or the recording
+ * failed (a call in it allocated or synchronised), begin or end fails,
+ * *g is NULL, and the calls recorded did not run: run them again without
+ * recording.  A graph goes stale when the backend's scratch memory is
+ * reallocated; br_graph_launch then fails and runs nothing.  Not while
+ * profiling (br_prof_enable). */
+typedef struct br_graph br_graph;
+int br_graph_begin(br_ctx *ctx);
+int br_graph_end(br_ctx *ctx, br_graph **g);
+int br_graph_launch(br_ctx *ctx, br_graph *g);
+int br_graph_free(br_ctx *ctx, br_graph *g); /* NULL safe */
+
 /* ---- a whole case in backend memory ----------------------------------------------- */
 
 /* A batch of axial slices out of a case record: x (n, c, h, w) <- slices

@@ -9,7 +9,18 @@
 
 #include "predict.h"
 
+/* A recorded forward pass of one model at one batch size (CUDA graphs). */
+struct rec_pass {
+	int model, nb;
+	int state;      /* 0: ran once without recording; 1: recorded (g); -1: recording failed, never again */
+	br_graph *g;
+	const void *x;  /* the input tensor's memory when recorded */
+};
+
 struct r2u_predictor {
+	int graphs;             /* record the forward passes (r2u_predictor_graphs) */
+	struct rec_pass rp[32];
+	int nrp;
 	r2u **models;
 	int nmodels, tta, batch;
 	br_ctx *ctx;
@@ -48,10 +59,14 @@ r2u_predictor *r2u_predictor_new(r2u **models, int nmodels, int tta, int batch, 
 	return p;
 }
 
+void r2u_predictor_graphs(r2u_predictor *p, int on) { p->graphs = on && !p->on_host; }
+
 void r2u_predictor_free(r2u_predictor *p)
 {
 	if (p == NULL)
 		return;
+	for (int i = 0; i < p->nrp; i++)
+		br_graph_free(p->ctx, p->rp[i].g);
 	br_free(p->ctx, p->rec);
 	br_free(p->ctx, p->probs);
 	br_free(p->ctx, p->labels);
@@ -80,6 +95,54 @@ static int reserve(r2u_predictor *p, size_t nvox, char *msg, size_t msglen)
 	}
 	p->cap = nvox;
 	return 0;
+}
+
+/* The forward pass of model k on its input (filled): without graphs as it
+ * comes; with graphs, the first pass of a batch size runs as it comes (cuDNN
+ * plans chosen, scratch memory sized), the second is recorded and launched,
+ * the later ones launched.  A recording that fails, or a graph gone stale,
+ * falls back to running the calls. */
+static int forward(r2u_predictor *p, int k, const br_tensor *x, int nb, int h, int w)
+{
+	r2u *m = p->models[k];
+	struct rec_pass *r = NULL;
+	int i;
+
+	if (p->graphs) {
+		for (i = 0; i < p->nrp; i++)
+			if (p->rp[i].model == k && p->rp[i].nb == nb)
+				r = &p->rp[i];
+		if (r == NULL && p->nrp < (int)(sizeof p->rp / sizeof p->rp[0])) {
+			r = &p->rp[p->nrp++];
+			memset(r, 0, sizeof *r);
+			r->model = k;
+			r->nb = nb;
+			return r2u_forward(m, NULL, nb, h, w, 0, 0.0f, 0); /* state 0: ran once */
+		}
+		if (r != NULL && r->state == 1) {
+			if (r->x == x->data && br_graph_launch(p->ctx, r->g) == 0)
+				return 0;
+			br_graph_free(p->ctx, r->g); /* stale: record again next time */
+			r->g = NULL;
+			r->state = 0;
+		} else if (r != NULL && r->state == 0) {
+			br_graph *g = NULL;
+			if (br_graph_begin(p->ctx) == 0) {
+				int rc = r2u_forward(m, NULL, nb, h, w, 0, 0.0f, 0);
+				if (br_graph_end(p->ctx, &g) == 0 && rc == 0) {
+					r->g = g;
+					r->x = x->data;
+					r->state = 1;
+					if (br_graph_launch(p->ctx, g) == 0)
+						return 0;
+				}
+				br_graph_free(p->ctx, g);
+				r->g = NULL;
+			}
+			r->state = -1; /* this pass cannot be recorded: as it comes from now on */
+		}
+	}
+	return r2u_forward(m, NULL, nb, h, w, 0, 0.0f, 0);
 }
 
 #define TRY(ctx, call)                                                           \
@@ -132,7 +195,7 @@ int r2u_predictor_run(r2u_predictor *p, const br_vol *img, float *probs, uint8_t
 					return -1;
 				}
 				TRY(ctx, br_slices_gather(ctx, x, rec, nz, z0, f));
-				if (r2u_forward(m, NULL, nb, h, w, 0, 0.0f, 0) < 0) {
+				if (forward(p, k, x, nb, h, w) < 0) {
 					snprintf(msg, msglen, "%s", r2u_error(m));
 					return -1;
 				}

@@ -26,6 +26,11 @@ typedef struct r2u_predictor r2u_predictor;
  * are kept for the next (a cohort in one process).  NULL with msg set. */
 r2u_predictor *r2u_predictor_new(r2u **models, int nmodels, int tta, int batch, char *msg, size_t msglen);
 void r2u_predictor_free(r2u_predictor *p);
+/* on: record each model's forward pass at each batch size once and launch
+ * the recording from then on (CUDA graphs: one launch instead of hundreds);
+ * nothing on the CPU backend.  Falls back to running the calls where a
+ * pass cannot be recorded. */
+void r2u_predictor_graphs(r2u_predictor *p, int on);
 
 /* img: float32 record (W, H, Z, 4), channels t1, t1ce, t2, flair.
  * probs (host, (W, H, Z, 4) float32, channels wt, ncr, ed, et; or NULL):

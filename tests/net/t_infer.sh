@@ -166,6 +166,18 @@ st.save("shape.st", w6, meta)
 m7 = dict(meta); m7["base"] = "512"
 st.save("lying.st", w, m7)
 PY
+# --profile: the table of kernel calls on stderr, the output unchanged;
+# -v: start-up apart, records/s; BR_CUDA_GRAPH=1 changes nothing on the CPU
+r2u-infer -q -d cpu -m m.st c0.nrrd >plain.nrrd 2>/dev/null
+r2u-infer -q -d cpu --profile -m m.st c0.nrrd >prof.nrrd 2>prof.err
+cmp -s plain.nrrd prof.nrrd && grep -q '^conv2d_forward	[0-9]' prof.err && grep -q '^slices	[0-9]' prof.err && grep -q '^total		[0-9.]' prof.err
+ok $? "--profile: a table of kernel calls (conv2d_forward, slices, total), the same output"
+cat c0.nrrd c0.nrrd >two.nrrd
+r2u-infer -v -d cpu -m m.st two.nrrd >two.out 2>v.err
+grep -Eq '^r2u-infer: start-up [0-9.]+ s \(device, 1 model\); 2 records, [0-9]+ slices in [0-9.]+ s: [0-9.]+ records/s' v.err
+ok $? "-v: start-up apart, records and records/s"
+BR_CUDA_GRAPH=1 r2u-infer -q -d cpu -m m.st c0.nrrd | cmp -s - plain.nrrd
+ok $? "BR_CUDA_GRAPH=1 on the CPU: the same output"
 fails "record without 4 channels" 1 "^r2u-infer: three.nrrd: record 1: 3 channels, expected 4" r2u-infer -q -m m.st three.nrrd
 fails "H/W not multiples of 8" 1 "^r2u-infer: odd.nrrd: record 1: slices of 44 x 44, but both must be multiples of 8" r2u-infer -q -m m.st odd.nrrd
 fails "infinite input" 1 "^r2u-infer: inf.nrrd: record 1: voxel \(1,2,3\) channel 0 is infinite" r2u-infer -q -m m.st inf.nrrd
