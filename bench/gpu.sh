@@ -26,8 +26,20 @@ for p in fp32 tf32 bf16; do
 	{ echo "== $p"; grep -v -E '^(train|infer|mode)	' "$OUT/nb_$p.txt"; } >>"$prof"
 	rm -f "$OUT/nb_$p.txt"
 done
+# training throughput against the batch size (bf16 and tf32; the learning
+# rate is the user's to scale): the curve, not a target
+echo "== training throughput by batch size (slices/s)" >"$OUT/bench_batch.txt"
+for p in bf16 tf32; do
+	line="  $p"
+	for b in 16 32 64 128; do
+		r=$("$NB" -d "$GPU_DEVICE" -p "$p" -b "$b" -m train -n 5 2>/dev/null | awk -F'\t' '$1 == "train" { print $6 }')
+		line="$line  b$b ${r:-n/a}"
+	done
+	echo "$line" >>"$OUT/bench_batch.txt"
+done
 "$PYTHON" "$TOP/bench/gpu_torch.py" --compile-budget "$COMPILE_BUDGET" >"$OUT/bench_torch.tsv" 2>"$OUT/bench_torch.err"
 "$PYTHON" "$TOP/bench/gpu_report.py" "$ours" "$OUT/bench_torch.tsv" | tee "$OUT/bench_summary.txt"
+tee -a "$OUT/bench_summary.txt" <"$OUT/bench_batch.txt"
 
 # ---- one case and a stream of cases through r2u-infer ----
 B=$BINDIR

@@ -57,18 +57,19 @@ lab.tofile(os.path.join(d, "labels.u8"))
 
 
 
-def run(dtype):
+def run(dtype, device="cpu"):
     """The reference run in dtype: outputs, loss, gradients, weights after
     the Adam steps, inference outputs before and after."""
     net = r2u_ref.R2UMTDS(b, p=0.0, **variant).to(dtype)
     net.load_state_dict({k: torch.from_numpy(v).to(dtype) for k, v in sd.items()}, strict=False)
-    xt = torch.from_numpy(x).to(dtype)
-    lt = torch.from_numpy(lab.astype(np.int64))
+    net = net.to(device)
+    xt = torch.from_numpy(x).to(dtype).to(device)
+    lt = torch.from_numpy(lab.astype(np.int64)).to(device)
     r = {}
     net.eval()
     with torch.no_grad():
         for k, o in zip(["wt", "ncr", "ed", "et"], net(xt)):
-            r["eval0." + k] = o.numpy().copy()
+            r["eval0." + k] = o.cpu().numpy().copy()
     net.train()
     opt = torch.optim.Adam(net.parameters(), lr=lr, betas=(0.9, 0.999), eps=1e-8)
     for s in range(steps):
@@ -78,18 +79,18 @@ def run(dtype):
         loss.backward()
         if s == 0:
             for k, o in zip(["wt", "ncr", "ed", "et"], outs):
-                r["out." + k] = o.detach().numpy().copy()
+                r["out." + k] = o.detach().cpu().numpy().copy()
             r["loss"] = np.array([loss.item()] + [p.item() for p in parts])
             for name, p in net.named_parameters():
-                r["grad." + name] = p.grad.numpy().copy()
+                r["grad." + name] = p.grad.cpu().numpy().copy()
         opt.step()
     for k, v in net.state_dict().items():
         if "num_batches" not in k:
-            r["after." + k] = v.numpy().copy()
+            r["after." + k] = v.cpu().numpy().copy()
     net.eval()
     with torch.no_grad():
         for k, o in zip(["wt", "ncr", "ed", "et"], net(xt)):
-            r["eval." + k] = o.numpy().copy()
+            r["eval." + k] = o.cpu().numpy().copy()
     return r
 
 
@@ -99,9 +100,24 @@ f32 = run(torch.float32)
 # computes in float32 too, and is held to a small multiple of it
 # (with the floors of test_golden.c: zero-gradient biases measure only noise)
 gs = np.sqrt(np.mean(np.concatenate([v.ravel() for k, v in exp.items() if k.startswith("grad.")]) ** 2))
-for k in list(exp):
-    a, e = f32[k].astype(np.float64), exp[k]
-    floor = (1e-2 * gs if k.startswith("grad.") else 1e-3) * np.sqrt(e.size)
-    exp["err32." + k] = np.array([np.linalg.norm(a - e) / max(np.linalg.norm(e), floor)])
+
+
+def errors(got, prefix):
+    for k in [k for k in exp if not k.startswith(("err32.", "errtf32."))]:
+        a, e = got[k].astype(np.float64), exp[k]
+        floor = (1e-2 * gs if k.startswith("grad.") else 1e-3) * np.sqrt(e.size)
+        exp[prefix + k] = np.array([np.linalg.norm(a - e) / max(np.linalg.norm(e), floor)])
+
+
+errors(f32, "err32.")
+# On a GPU, PyTorch's own TF32 error against float64 on the same tensors
+# (matmuls and cuDNN convolutions in TF32): the tolerance of our tf32 run
+# is a multiple of it (test_golden.c), not a number chosen after the fact.
+if torch.cuda.is_available() and os.environ.get("GOLDEN_TF32", "1") == "1":
+    torch.backends.cuda.matmul.allow_tf32 = True
+    torch.backends.cudnn.allow_tf32 = True
+    errors(run(torch.float32, "cuda"), "errtf32.")
+    worst = max((v[0], k) for k, v in exp.items() if k.startswith("errtf32.grad."))
+    print("golden: PyTorch's TF32 error against float64, worst gradient %.2e (%s)" % worst)
 st.save(os.path.join(d, "expected.safetensors"), exp)
 print("golden: base %d, %s, %d x %d x %d, %d steps, loss %.6f" % (b, variant, n, h, w, steps, exp["loss"][0]))

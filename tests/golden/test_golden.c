@@ -57,15 +57,20 @@ static double rel_err(const float *a, const float *ref, size_t n, double floor_r
 	return sqrt(num) / (den > 0 ? den : 1);
 }
 
-/* PyTorch's own float32 error against float64, the largest over the
- * tensors whose name starts with prefix. */
+/* Whose error the tolerances follow: PyTorch's float32 error against
+ * float64 ("err32."), or, for a tf32 run where the golden data has it,
+ * PyTorch's own TF32 error on a GPU ("errtf32."). */
+static const char *err_key = "err32.";
+
+/* PyTorch's own error against float64, the largest over the tensors whose
+ * name starts with prefix. */
 static double err32_max(const br_st *e, const char *prefix)
 {
 	char key[200];
 	double m = 0;
 	int i;
 
-	snprintf(key, sizeof key, "err32.%s", prefix);
+	snprintf(key, sizeof key, "%s%s", err_key, prefix);
 	for (i = 0; i < e->n; i++)
 		if (strncmp(e->t[i].name, key, strlen(key)) == 0 && ((const float *)e->t[i].data)[0] > m)
 			m = ((const float *)e->t[i].data)[0];
@@ -83,7 +88,7 @@ static double allowed(const br_st *e, const char *name, double base)
 	const br_st_tensor *t;
 	double e32 = 0, g;
 
-	snprintf(key, sizeof key, "err32.%s", name);
+	snprintf(key, sizeof key, "%s%s", err_key, name);
 	t = br_st_find(e, key);
 	if (t != NULL)
 		e32 = 3.0 * ((const float *)t->data)[0];
@@ -185,6 +190,19 @@ int main(int argc, char **argv)
 		fprintf(stderr, "test_golden: %s: %s\n", path, br_error());
 		return 1;
 	}
+	/* tf32 against PyTorch's own tf32 error where the data has it (made on
+	 * a GPU): the same rule as fp32 (3x per tensor, 1.5x the worst of its
+	 * kind) over the fp32 floors, instead of fixed tolerances */
+	if (prec == BR_PREC_TF32)
+		for (i = 0; i < e->n; i++)
+			if (strncmp(e->t[i].name, "errtf32.", 8) == 0) {
+				err_key = "errtf32.";
+				tol_out = 1e-4, tol_grad = 2e-4, tol_par = 1e-4;
+				printf("# tf32 tolerances: 3x PyTorch's TF32 error against float64 per tensor, "
+				       "1.5x its worst of the kind (worst gradient %.2e)\n",
+				       err32_max(e, "grad."));
+				break;
+			}
 	snprintf(path, sizeof path, "%s/input.f32", dir);
 	x = slurp(path, (size_t)n * 4 * h * w * sizeof(float));
 	snprintf(path, sizeof path, "%s/labels.u8", dir);
