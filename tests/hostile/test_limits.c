@@ -17,6 +17,7 @@
 
 #include "volume.h"
 #include "tap.h"
+#include "tpath.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define UNDER_ASAN 1
@@ -29,17 +30,6 @@
 #define UNDER_ASAN 0
 #endif
 
-static const char *dir;
-
-static char *path(const char *name)
-{
-	static char buf[4][4096];
-	static int k;
-
-	k = (k + 1) % 4;
-	snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-	return buf[k];
-}
 
 static void write_file(const char *p, const char *text, const void *data, size_t n)
 {

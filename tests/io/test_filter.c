@@ -20,20 +20,10 @@
 #include "cli.h"
 #include "volume.h"
 #include "tap.h"
+#include "tpath.h"
 
-static const char *dir;
 static int go_fd = -1;      /* to the writer: "send the second record" */
 static pid_t writer = -1;
-
-static char *path(const char *name)
-{
-	static char buf[4][4096];
-	static int k;
-
-	k = (k + 1) % 4;
-	snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-	return buf[k];
-}
 
 static void sleep_ms(int ms)
 {

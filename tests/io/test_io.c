@@ -16,18 +16,8 @@
 #include "stats.h"
 #include "volume.h"
 #include "tap.h"
+#include "tpath.h"
 
-static const char *dir;
-
-static char *path(const char *name)
-{
-	static char buf[4][4096];
-	static int k;
-
-	k = (k + 1) % 4;
-	snprintf(buf[k], sizeof buf[k], "%s/%s", dir, name);
-	return buf[k];
-}
 
 /* a record with a non-trivial affine, values depending on the index */
 static br_vol *make(int dtype, int nx, int ny, int nz, int nc)
