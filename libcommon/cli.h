@@ -85,11 +85,16 @@ void br_warn(const char *path, const char *fmt, ...)
 struct br_vol;
 typedef struct br_vol *(*br_record_fn)(struct br_vol *v, const char *path, int index, void *arg);
 void br_filter_records(const char *out, char *const *inputs, int ninputs, br_record_fn fn, void *arg);
-/* The same, with ahead != 0: the next record is read and decoded by a
- * second thread while fn works on this one (one record more in memory);
- * the output and the messages are those of br_filter_records. */
-void br_filter_records_ahead(const char *out, char *const *inputs, int ninputs, br_record_fn fn, void *arg,
-			     int ahead);
+/* The same with two more things.  prep (or NULL) is the part of the work on
+ * a record that needs nothing but the record (checks, conversions): it may
+ * replace *v, and returns 0, or -1 with br_error() set, reported as fn's
+ * failures are (*v, possibly NULL, is then still the caller's to free).  With ahead != 0, a second thread reads and decodes the
+ * next record, and runs prep on it, while fn works on this one (one record
+ * more in memory); the output and the messages are those of the plain
+ * loop, in the same order. */
+typedef int (*br_record_prep)(struct br_vol **v, void *arg);
+void br_filter_records_prep(const char *out, char *const *inputs, int ninputs, br_record_prep prep,
+			    br_record_fn fn, void *arg, int ahead);
 
 /* One of a fixed list of words (NULL-terminated) for option opt: its index,
  * or exit 2 with "opt: 'arg' is not a, b or c". */

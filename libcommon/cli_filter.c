@@ -2,9 +2,9 @@
  * cli_filter.c - the loop of every record filter (see cli.h): the tools'
  * side of the record reader and writer, which prints and exits.
  *
- * With read-ahead, a second thread reads (and decodes) the next record
- * while fn works on the current one: at most one record waits, so memory
- * grows by one record at most.  The reader thread only reads and reports;
+ * With read-ahead, a second thread reads (and decodes) the next record,
+ * and runs the filter's prep on it, while fn works on the current one: at
+ * most one record waits, so memory grows by one record at most.  The reader thread only reads and reports;
  * every message, and every exit, comes from the main thread, in the order
  * of the records, so that the output and the errors are those of the plain
  * loop.
@@ -24,6 +24,7 @@
 struct item {
 	br_vol *v;         /* a record (NULL: error or end) */
 	int end;           /* 1: no more input */
+	int prep_failed;   /* err is prep's ("record N: ...") rather than the reader's */
 	int rec;           /* its number in its input */
 	char path[4096];   /* br_reader_path of its input */
 	char err[1024];    /* an error (v == NULL, end == 0) */
@@ -32,6 +33,8 @@ struct item {
 struct ahead {
 	char *const *inputs;
 	int ninputs;
+	br_record_prep prep;
+	void *arg;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	struct item slot; /* the waiting item */
@@ -67,7 +70,7 @@ static void *reader_main(void *arg)
 	int k, got;
 
 	if (it == NULL) {
-		static struct item oom = {NULL, 0, 0, "", "out of memory"};
+		static struct item oom = {.err = "out of memory"};
 		put(a, &oom);
 		return NULL;
 	}
@@ -90,16 +93,21 @@ static void *reader_main(void *arg)
 			it->rec = rec;
 			if (got == 0)
 				break;
-			if (got < 0)
+			if (got < 0) {
 				snprintf(it->err, sizeof it->err, "%s", br_error());
-			else
+			} else if (a->prep != NULL && a->prep(&v, a->arg) < 0) {
+				snprintf(it->err, sizeof it->err, "%s", br_error());
+				it->prep_failed = 1;
+				br_vol_free(v);
+			} else {
 				it->v = v;
+			}
 			put(a, it);
-			if (got < 0)
+			if (got < 0 || it->prep_failed)
 				break;
 		}
 		br_reader_close(r);
-		if (got < 0) {
+		if (got < 0 || it->prep_failed) {
 			free(it);
 			return NULL;
 		}
@@ -123,8 +131,8 @@ static void take(struct ahead *a, struct item *it)
 	pthread_mutex_unlock(&a->mu);
 }
 
-static void filter_ahead(br_writer *w, const char *outname, char *const *inputs, int ninputs, br_record_fn fn,
-			 void *arg)
+static void filter_ahead(br_writer *w, const char *outname, char *const *inputs, int ninputs, br_record_prep prep,
+			 br_record_fn fn, void *arg)
 {
 	struct ahead a;
 	struct item *it = malloc(sizeof *it);
@@ -134,6 +142,8 @@ static void filter_ahead(br_writer *w, const char *outname, char *const *inputs,
 	memset(&a, 0, sizeof a);
 	a.inputs = inputs;
 	a.ninputs = ninputs;
+	a.prep = prep;
+	a.arg = arg;
 	if (it == NULL || pthread_mutex_init(&a.mu, NULL) != 0 || pthread_cond_init(&a.cv, NULL) != 0 ||
 	    pthread_create(&th, NULL, reader_main, &a) != 0)
 		br_die(NULL, "cannot start the reading thread");
@@ -141,6 +151,8 @@ static void filter_ahead(br_writer *w, const char *outname, char *const *inputs,
 		take(&a, it);
 		if (it->end)
 			break;
+		if (it->prep_failed)
+			br_die(it->path, "record %d: %s", it->rec, it->err);
 		if (it->v == NULL) /* br_die removes the output's temporary */
 			br_die(it->path, "%s", it->err);
 		o = fn(it->v, it->path, it->rec, arg);
@@ -156,8 +168,8 @@ static void filter_ahead(br_writer *w, const char *outname, char *const *inputs,
 	free(it);
 }
 
-void br_filter_records_ahead(const char *out, char *const *inputs, int ninputs, br_record_fn fn, void *arg,
-			     int ahead)
+void br_filter_records_prep(const char *out, char *const *inputs, int ninputs, br_record_prep prep,
+			    br_record_fn fn, void *arg, int ahead)
 {
 	static char *const stdin_only[] = {"-"};
 	const char *outname = br_out_name(out);
@@ -177,13 +189,15 @@ void br_filter_records_ahead(const char *out, char *const *inputs, int ninputs, 
 	if (w == NULL)
 		br_die(outname, "%s", br_error());
 	if (ahead) {
-		filter_ahead(w, outname, inputs, ninputs, fn, arg);
+		filter_ahead(w, outname, inputs, ninputs, prep, fn, arg);
 	} else {
 		for (k = 0; k < ninputs; k++) {
 			r = br_reader_open(inputs[k]);
 			if (r == NULL)
 				br_die(inputs[k], "%s", br_error());
 			for (rec = 1; (got = br_reader_next(r, &v)) == 1; rec++) {
+				if (prep != NULL && prep(&v, arg) < 0)
+					br_die(br_reader_path(r), "record %d: %s", rec, br_error());
 				o = fn(v, br_reader_path(r), rec, arg);
 				if (o == NULL)
 					br_die(br_reader_path(r), "record %d: %s", rec, br_error());
@@ -202,5 +216,5 @@ void br_filter_records_ahead(const char *out, char *const *inputs, int ninputs, 
 
 void br_filter_records(const char *out, char *const *inputs, int ninputs, br_record_fn fn, void *arg)
 {
-	br_filter_records_ahead(out, inputs, ninputs, fn, arg, 0);
+	br_filter_records_prep(out, inputs, ninputs, NULL, fn, arg, 0);
 }

@@ -67,31 +67,38 @@ static int check_normalised(const br_vol *v)
 	return 0;
 }
 
-static br_vol *infer_record(br_vol *v, const char *path, int index, void *arg)
+/* The checks and the conversion of a record: run by the reading thread,
+ * beside the segmentation of the record before (br_filter_records_prep). */
+static int prepare_record(br_vol **pv, void *arg)
 {
-	struct infer_job *j = arg;
-	br_vol *o = NULL, *f;
-	char err[512];
+	const struct infer_job *j = arg;
+	br_vol *v = *pv, *f;
 
-	if (v->dim[3] != 4) {
-		br_set_error("%lld channels, expected 4 (t1, t1ce, t2, flair)", (long long)v->dim[3]);
-		goto fail;
-	}
-	if (v->dim[0] % 8 != 0 || v->dim[1] % 8 != 0) {
-		br_set_error("slices of %lld x %lld, but both must be multiples of 8", (long long)v->dim[0],
-			     (long long)v->dim[1]);
-		goto fail;
-	}
+	if (v->dim[3] != 4)
+		return br_set_error("%lld channels, expected 4 (t1, t1ce, t2, flair)", (long long)v->dim[3]);
+	if (v->dim[0] % 8 != 0 || v->dim[1] % 8 != 0)
+		return br_set_error("slices of %lld x %lld, but both must be multiples of 8", (long long)v->dim[0],
+				    (long long)v->dim[1]);
 	if (v->dtype != BR_F32) {
 		f = br_vol_convert(v, BR_F32);
 		br_vol_free(v);
-		if ((v = f) == NULL)
-			return NULL;
+		*pv = v = f;
+		if (v == NULL)
+			return -1;
 	}
 	if (br_vol_check_finite(v) < 0)
-		goto fail;
+		return -1;
 	if (!j->no_check && check_normalised(v) < 0)
-		goto fail;
+		return -1;
+	return 0;
+}
+
+static br_vol *infer_record(br_vol *v, const char *path, int index, void *arg)
+{
+	struct infer_job *j = arg;
+	br_vol *o = NULL;
+	char err[512];
+
 	/* the probabilities, or only the label map, come back from the device */
 	o = j->prob ? br_vol_like(v, BR_F32, 4) : br_vol_like(v, BR_U8, 1);
 	if (o == NULL)
@@ -228,8 +235,8 @@ int main(int argc, char **argv)
 	if (getenv("BR_CUDA_GRAPH") != NULL && strcmp(getenv("BR_CUDA_GRAPH"), "1") == 0 && !profile)
 		r2u_predictor_graphs(job.pred, 1);
 	t0 = job.t0 = br_now();
-	/* the next case is read while this one runs */
-	br_filter_records_ahead(out, argv + optind, argc - optind, infer_record, &job, 1);
+	/* the next case is read, checked and converted while this one runs */
+	br_filter_records_prep(out, argv + optind, argc - optind, prepare_record, infer_record, &job, 1);
 	br_progress_end();
 	dt = br_now() - t0;
 	br_msg(2, "start-up %.3f s (device, %d model%s); %ld record%s, %ld slices in %.4f s: %.2f records/s, %.1f slices/s",

@@ -1,6 +1,6 @@
 /*
  * test_filter - the record-filter loop of the tools (cli_filter.c), plain
- * and with read-ahead (br_filter_records_ahead, r2u-infer's): the same
+ * and with read-ahead (br_filter_records_prep, r2u-infer's): the same
  * output and the same errors, and with read-ahead the next record is read
  * while the current one is worked on.  Prints TAP lines.
  * usage: test_filter TMPDIR
@@ -8,6 +8,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +87,61 @@ static void write_records(const char *file, int n, int64_t nz)
 	br_writer_close(w);
 }
 
+/* prep: a conversion (the record becomes float64, halved), refusing the
+ * record whose case is "c1" of the second input when asked to; it notes
+ * whether it ran on another thread than fn */
+static pthread_t main_thread;
+static int prep_elsewhere, prep_calls, refuse_c1;
+
+static int prep_half(br_vol **pv, void *arg)
+{
+	br_vol *d;
+
+	(void)arg;
+	prep_calls++;
+	prep_elsewhere += !pthread_equal(pthread_self(), main_thread);
+	if (refuse_c1 && br_meta_get(*pv, "case") != NULL && strcmp(br_meta_get(*pv, "case"), "c1") == 0 &&
+	    (*pv)->dim[2] == 31)
+		return br_set_error("refused by prep");
+	d = br_vol_convert(*pv, BR_F64);
+	br_vol_free(*pv);
+	*pv = d;
+	if (d == NULL)
+		return -1;
+	for (size_t i = 0; i < br_vol_numel(d); i++)
+		((double *)d->data)[i] *= 0.5;
+	return 0;
+}
+
+/* fn after prep: the record must be prep's; it says on stdout of the child
+ * (exit status) whether prep ran in the reading thread */
+static br_vol *after_prep(br_vol *v, const char *p, int index, void *arg)
+{
+	(void)p, (void)arg, (void)index;
+	if (v->dtype != BR_F64)
+		_exit(5);
+	return v;
+}
+
+static int run_prep(int ahead, char *const *inputs, int ninputs, const char *out, const char *errfile)
+{
+	pid_t pid = fork();
+	int st;
+
+	if (pid == 0) {
+		int fd = open(errfile, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		dup2(fd, 2);
+		main_thread = pthread_self();
+		br_tool_init("test_filter", "usage: test_filter\n");
+		br_filter_records_prep(out, inputs, ninputs, prep_half, after_prep, NULL, ahead);
+		/* 6: prep ran on the main thread with read-ahead, or elsewhere without */
+		exit(prep_calls > 0 && (ahead ? prep_elsewhere == prep_calls : prep_elsewhere == 0) ? 0 : 6);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) != pid)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
 /* run the loop in a child: stdout/stderr to files; its exit status */
 static int run_child(int ahead, char *const *inputs, int ninputs, const char *out, const char *errfile)
 {
@@ -96,7 +152,7 @@ static int run_child(int ahead, char *const *inputs, int ninputs, const char *ou
 		int fd = open(errfile, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		dup2(fd, 2);
 		br_tool_init("test_filter", "usage: test_filter\n");
-		br_filter_records_ahead(out, inputs, ninputs, add_index, NULL, ahead);
+		br_filter_records_prep(out, inputs, ninputs, NULL, add_index, NULL, ahead);
 		exit(0);
 	}
 	if (pid < 0 || waitpid(pid, &st, 0) != pid)
@@ -163,7 +219,7 @@ static int overlap(int ahead)
 		close(data[0]);
 		go_fd = go[1];
 		br_tool_init("test_filter", "usage: test_filter\n");
-		br_filter_records_ahead(path("overlap.nrrd"), NULL, 0, wait_for_next, NULL, ahead);
+		br_filter_records_prep(path("overlap.nrrd"), NULL, 0, NULL, wait_for_next, NULL, ahead);
 		exit(0);
 	}
 	close(data[0]), close(data[1]), close(go[0]), close(go[1]);
@@ -220,6 +276,27 @@ int main(int argc, char **argv)
 	}
 	tap(access(path("plain_bad.nrrd"), F_OK) != 0 && access(path("ahead_bad.nrrd"), F_OK) != 0,
 	    "no output after the error");
+
+	/* prep: run by the reading thread with read-ahead, the same output as
+	 * the plain loop; a refusal reported the same way, at the same record */
+	rc0 = run_prep(0, in2, 2, path("prep_plain.nrrd"), path("prep_plain.err"));
+	rc1 = run_prep(1, in2, 2, path("prep_ahead.nrrd"), path("prep_ahead.err"));
+	tap(rc0 == 0 && rc1 == 0 && same_files(path("prep_plain.nrrd"), path("prep_ahead.nrrd")),
+	    "prep (a conversion): the reading thread runs it with read-ahead, the main thread without; same output "
+	    "(status %d, %d)", rc0, rc1);
+	refuse_c1 = 1;
+	rc0 = run_prep(0, in2, 2, path("prep_bad0.nrrd"), path("prep_bad0.err"));
+	{
+		char e0[4096];
+		snprintf(e0, sizeof e0, "%s", slurp(path("prep_bad0.err")));
+		rc1 = run_prep(1, in2, 2, path("prep_bad1.nrrd"), path("prep_bad1.err"));
+		tap(rc0 == 1 && rc1 == 1 && strcmp(e0, slurp(path("prep_bad1.err"))) == 0 &&
+			    strstr(e0, "b.nrrd: record 2: refused by prep") != NULL,
+		    "a record refused by prep: the same line (%s) and status (%d, %d)", e0, rc0, rc1);
+	}
+	refuse_c1 = 0;
+	tap(access(path("prep_bad0.nrrd"), F_OK) != 0 && access(path("prep_bad1.nrrd"), F_OK) != 0,
+	    "no output after prep's refusal");
 
 	free(in2[0]), free(in2[1]), free(bad[0]);
 
