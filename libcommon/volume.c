@@ -211,11 +211,23 @@ void br_vol_free(br_vol *v)
 		free(v->meta[i].value);
 	}
 	free(v->meta);
-	if (v->map_base != NULL)
+	br_vol_adopt(v, NULL, NULL, NULL);
+	free(v);
+}
+
+void br_vol_adopt(br_vol *v, void *data, void (*release)(void *arg, void *data), void *arg)
+{
+	if (v->release != NULL)
+		v->release(v->release_arg, v->data);
+	else if (v->map_base != NULL)
 		munmap(v->map_base, v->map_len);
 	else
 		free(v->data);
-	free(v);
+	v->map_base = NULL;
+	v->map_len = 0;
+	v->data = data;
+	v->release = release;
+	v->release_arg = arg;
 }
 
 br_vol *br_vol_like(const br_vol *v, int dtype, int64_t nc)

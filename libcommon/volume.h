@@ -47,6 +47,10 @@ typedef struct br_vol {
 	int nmeta;
 	void *map_base;    /* data memory-mapped from a file (br_vol_map), else NULL */
 	size_t map_len;
+	/* data owned by someone else (br_vol_adopt): given back with
+	 * release(release_arg, data) instead of being freed */
+	void (*release)(void *arg, void *data);
+	void *release_arg;
 } br_vol;
 
 /* Metadata keys used across the tools. */
@@ -96,6 +100,10 @@ int br_dtype_is_float(int dtype);
 /* New record with zeroed data (identity affine, no metadata). nc == 0 or 1
  * gives a 3-D record. */
 br_vol *br_vol_new(int dtype, int64_t nx, int64_t ny, int64_t nz, int64_t nc);
+/* Give v the data block data (the same size and type as v's), which
+ * release(arg, data) gives back when v is freed or adopts another block
+ * (release NULL: free()); v's own data is freed, or unmapped, first. */
+void br_vol_adopt(br_vol *v, void *data, void (*release)(void *arg, void *data), void *arg);
 /* zeroed data for a record made by br_vol_new_empty (data NULL) */
 int br_vol_alloc(br_vol *v);
 /* Large arrays: br_mem_alloc is malloc with br_mem_advise, which asks for

@@ -2,6 +2,7 @@
  * r2u-infer - segment normalised 4-channel records with R2U-MTDS models.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,9 +37,75 @@ enum { OPT_PROB = 256, OPT_WT, OPT_TTA, OPT_BATCH, OPT_PREC, OPT_NOCHECK, OPT_PR
 
 #define MAX_MODELS 16
 
+/* Staging memory for the records on their way to a GPU: pinned host
+ * buffers (br_host_alloc), so that the upload is a DMA at full speed that
+ * the host does not wait for.  The reading thread copies each record into a
+ * free buffer (br_vol_adopt) beside the segmentation of the one before;
+ * freeing the record gives the buffer back.  Two records live at a time
+ * (the one segmented, the one read ahead): three buffers, and a record that
+ * finds none free simply stays in ordinary memory. */
+#define NSTAGE 3
+struct stage {
+	br_ctx *ctx;
+	pthread_mutex_t mu;
+	void *buf[NSTAGE];
+	size_t cap[NSTAGE];
+	int busy[NSTAGE];
+	long staged; /* records copied into a buffer (the reading thread's count) */
+};
+
+static void stage_release(void *arg, void *data)
+{
+	struct stage *s = arg;
+
+	pthread_mutex_lock(&s->mu);
+	for (int i = 0; i < NSTAGE; i++)
+		if (s->buf[i] == data)
+			s->busy[i] = 0;
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* v's data into a free staging buffer; nothing when none is free or memory is short */
+static void stage_record(struct stage *s, br_vol *v)
+{
+	size_t bytes = br_vol_bytes(v);
+	int k = -1;
+
+	pthread_mutex_lock(&s->mu);
+	for (int i = 0; i < NSTAGE && k < 0; i++)
+		if (!s->busy[i] && s->cap[i] >= bytes)
+			k = i;
+	for (int i = 0; i < NSTAGE && k < 0; i++)
+		if (!s->busy[i]) { /* too small: a new one */
+			br_host_free(s->ctx, s->buf[i]);
+			s->cap[i] = 0;
+			if ((s->buf[i] = br_host_alloc(s->ctx, bytes)) != NULL) {
+				s->cap[i] = bytes;
+				k = i;
+			}
+			break;
+		}
+	if (k >= 0)
+		s->busy[k] = 1;
+	pthread_mutex_unlock(&s->mu);
+	if (k < 0)
+		return;
+	memcpy(s->buf[k], v->data, bytes);
+	br_vol_adopt(v, s->buf[k], stage_release, s);
+	s->staged++;
+}
+
+static void stage_free(struct stage *s)
+{
+	for (int i = 0; i < NSTAGE; i++)
+		br_host_free(s->ctx, s->buf[i]);
+	pthread_mutex_destroy(&s->mu);
+}
+
 struct infer_job {
 	r2u **models;
 	r2u_predictor *pred;
+	struct stage *stage; /* NULL: records stay where the reader put them (CPU) */
 	int nm, prob, wt_only, tta, batch, no_check;
 	long nslices, nrecords;
 	double t0;
@@ -90,6 +157,8 @@ static int prepare_record(br_vol **pv, void *arg)
 		return -1;
 	if (!j->no_check && check_normalised(v) < 0)
 		return -1;
+	if (j->stage != NULL)
+		stage_record(j->stage, v);
 	return 0;
 }
 
@@ -235,7 +304,16 @@ int main(int argc, char **argv)
 	if (getenv("BR_CUDA_GRAPH") != NULL && strcmp(getenv("BR_CUDA_GRAPH"), "1") == 0 && !profile)
 		r2u_predictor_graphs(job.pred, 1);
 	t0 = job.t0 = br_now();
-	/* the next case is read, checked and converted while this one runs */
+	/* records staged in pinned memory on a GPU (BR_STAGE_RECORDS=1: on the
+	 * CPU too, where it only costs a copy: the path is tested there) */
+	if (br_ctx_device(ctx) == BR_DEV_CUDA ||
+	    (getenv("BR_STAGE_RECORDS") != NULL && strcmp(getenv("BR_STAGE_RECORDS"), "1") == 0)) {
+		static struct stage st;
+		st.ctx = ctx;
+		pthread_mutex_init(&st.mu, NULL);
+		job.stage = &st;
+	}
+	/* the next case is read, checked, converted and staged while this one runs */
 	br_filter_records_prep(out, argv + optind, argc - optind, prepare_record, infer_record, &job, 1);
 	br_progress_end();
 	dt = br_now() - t0;
@@ -247,6 +325,11 @@ int main(int argc, char **argv)
 		br_prof_report(ctx, stderr);
 	}
 	r2u_predictor_free(job.pred);
+	if (job.stage != NULL) {
+		br_msg(2, "%ld of %ld records staged in %s memory for the upload", job.stage->staged, job.nrecords,
+		       br_ctx_device(ctx) == BR_DEV_CUDA ? "pinned" : "staging");
+		stage_free(job.stage);
+	}
 	for (k = 0; k < nm; k++)
 		r2u_free(models[k]);
 	br_ctx_free(ctx);

@@ -178,6 +178,14 @@ grep -Eq '^r2u-infer: start-up [0-9.]+ s \(device, 1 model\); 2 records, [0-9]+ 
 ok $? "-v: start-up apart, records and records/s"
 BR_CUDA_GRAPH=1 r2u-infer -q -d cpu -m m.st c0.nrrd | cmp -s - plain.nrrd
 ok $? "BR_CUDA_GRAPH=1 on the CPU: the same output"
+# records staged in pinned memory (a GPU's path; BR_STAGE_RECORDS=1 takes it
+# on the CPU): four records, more than the three staging buffers at once
+# would hold were they not given back, the same bytes
+cat c0.nrrd c0.nrrd c0.nrrd c0.nrrd >four.nrrd
+r2u-infer -q -d cpu -m m.st four.nrrd >four0.nrrd
+BR_STAGE_RECORDS=1 r2u-infer -v -d cpu -m m.st four.nrrd 2>stage.err | cmp -s - four0.nrrd &&
+	grep -q '^r2u-infer: 4 of 4 records staged in staging memory' stage.err
+ok $? "staged records (BR_STAGE_RECORDS=1): all four staged, the same output"
 fails "record without 4 channels" 1 "^r2u-infer: three.nrrd: record 1: 3 channels, expected 4" r2u-infer -q -m m.st three.nrrd
 fails "H/W not multiples of 8" 1 "^r2u-infer: odd.nrrd: record 1: slices of 44 x 44, but both must be multiples of 8" r2u-infer -q -m m.st odd.nrrd
 fails "infinite input" 1 "^r2u-infer: inf.nrrd: record 1: voxel \(1,2,3\) channel 0 is infinite" r2u-infer -q -m m.st inf.nrrd
