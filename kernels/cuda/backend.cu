@@ -235,13 +235,17 @@ static void *cu_host_alloc(br_ctx *ctx, size_t bytes)
 
 	if (bytes == 0)
 		bytes = 256;
-	CU_CALL(ctx, cudaMallocHost(&p, bytes), return NULL);
+	/* callers may be other threads (r2u-infer's reader stages records):
+	 * this context's device, and pinned for every context */
+	CU_CALL(ctx, cudaSetDevice(ctx->device_index), return NULL);
+	CU_CALL(ctx, cudaHostAlloc(&p, bytes, cudaHostAllocPortable), return NULL);
 	return p;
 }
 
 static void cu_host_free(br_ctx *ctx, void *p)
 {
 	/* the host buffer may still be the source of an async copy */
+	CU_CALL(ctx, cudaSetDevice(ctx->device_index), (void)0);
 	CU_CALL(ctx, cudaStreamSynchronize(cu_stream(ctx)), (void)0);
 	CU_CALL(ctx, cudaFreeHost(p), return);
 }
