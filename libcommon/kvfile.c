@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "dirs.h"
@@ -75,18 +76,28 @@ br_kvfile *br_kvfile_open(const char *path)
 {
 	br_kvfile *f = calloc(1, sizeof *f);
 	char line[KV_LINE_MAX + 2];
+	struct stat st;
 	FILE *in;
+	int fd;
 
 	if (f == NULL || (f->path = strdup(path)) == NULL) {
 		free(f);
 		br_set_error("out of memory");
 		return NULL;
 	}
-	in = fopen(path, "r");
-	if (in == NULL) {
+	/* a regular file only: a FIFO or a device in its place must not block
+	 * or feed the reader (O_NONBLOCK for the open, then fstat) */
+	fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0) {
 		if (errno == ENOENT)
 			return f;
 		br_set_error("%s: %s", path, strerror(errno));
+		br_kvfile_close(f);
+		return NULL;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || (in = fdopen(fd, "r")) == NULL) {
+		close(fd);
+		br_set_error("%s: not a regular file", path);
 		br_kvfile_close(f);
 		return NULL;
 	}
@@ -137,17 +148,24 @@ int br_kvfile_put(br_kvfile *f, const char *key, const char *value)
 	if (remember(f, key, value) < 0)
 		return -1;
 	len = snprintf(line, sizeof line, "%s\t%s\n", key, value);
-	fd = open(f->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
+	fd = open(f->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0666);
 	if (fd < 0 && errno == ENOENT && (slash = strrchr(f->path, '/')) != NULL && slash != f->path) {
 		*slash = '\0';
 		if (br_mkdir_p(f->path) == 0)
 			fd = -2;
 		*slash = '/';
 		if (fd == -2)
-			fd = open(f->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
+			fd = open(f->path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0666);
 	}
 	if (fd < 0)
 		return br_set_error("%s: %s", f->path, strerror(errno));
+	{
+		struct stat st;
+		if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+			close(fd);
+			return br_set_error("%s: not a regular file", f->path);
+		}
+	}
 	if (write(fd, line, (size_t)len) != len) { /* one write: lines of several processes do not mix */
 		int e = errno;
 		close(fd);

@@ -18,8 +18,9 @@
 typedef struct br_kvfile br_kvfile;
 
 /* Reads path (missing: empty; its folder is made when the first line is
- * added).  NULL with a reason in br_error() only when out of memory or the
- * file exists and cannot be read. */
+ * added).  NULL with a reason in br_error() when out of memory, or when the
+ * path exists and is not a readable regular file (a FIFO or a device in its
+ * place is refused, never waited on). */
 br_kvfile *br_kvfile_open(const char *path);
 /* The last value of key, or NULL. */
 const char *br_kvfile_get(const br_kvfile *f, const char *key);

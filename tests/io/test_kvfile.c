@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -87,6 +88,21 @@ int main(int argc, char **argv)
 		}
 	tap(f != NULL && bad == 0 && br_kvfile_count(f) == 1200,
 	    "4 processes x 300 lines at once: all 1200 there and whole (%d bad)", bad);
+	br_kvfile_close(f);
+
+	/* a FIFO or a folder in the file's place: refused at once, not waited on */
+	snprintf(path, sizeof path, "%s/fifo", argv[1]);
+	if (mkfifo(path, 0600) == 0) {
+		f = br_kvfile_open(path);
+		tap(f == NULL && strstr(br_error(), "not a regular file") != NULL, "a FIFO as the file: refused (%s)",
+		    f == NULL ? br_error() : "opened");
+		br_kvfile_close(f);
+	} else {
+		tap(0, "mkfifo %s", path);
+	}
+	snprintf(path, sizeof path, "%s/a", argv[1]); /* a folder (made above) */
+	f = br_kvfile_open(path);
+	tap(f == NULL, "a folder as the file: refused");
 	br_kvfile_close(f);
 
 	/* where the cache lives */
