@@ -298,7 +298,7 @@ int br_count_nonfinite(br_ctx *ctx, size_t *count, const float *x, size_t n);
  * where p_wt >= 0.5; then 4 where p_et >= 0.5, else 1 where p_ncr >= 0.5,
  * else 2; 0 elsewhere (and where p_wt is NaN).  wt_only: 1 for tumour.
  * labels: n uint8 (written)  probs: flat float32 (4, n), planar wt, ncr,
- * ed, et as r2u_predict writes them; both in backend memory. */
+ * ed, et as r2u_predictor sums them; both in backend memory. */
 int br_labels_assemble(br_ctx *ctx, uint8_t *labels, const float *probs, size_t n, int wt_only);
 
 /* ---- hints ------------------------------------------------------------------------- */
