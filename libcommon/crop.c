@@ -116,38 +116,33 @@ int br_box_from_meta(const br_vol *v, br_box *box, int64_t src_sizes[3], double 
 /* a "crop" key: the box is then read from the metadata, or refused */
 static int has_crop_meta(const br_vol *v) { return br_meta_get(v, BR_KEY_CROP) != NULL; }
 
-/* copy rows of one channel between grids: dst box-local <- src, or reverse */
-static void copy_box(br_vol *dst, const br_vol *src, br_box box, int to_box)
+/* every channel of src (box-sized) into the box of the grid dst, row by row
+ * (the way back of copy_into, below) */
+static void copy_box(br_vol *dst, const br_vol *src, br_box box)
 {
-	const br_vol *grid = to_box ? src : dst; /* the big one */
 	int64_t xa, xb, y, z, c, gx, gy, gz;
 	size_t es = br_dtype_size(dst->dtype), nvg, nvb;
 
 	xa = box.x0 < 0 ? -box.x0 : 0;
-	xb = box.x0 + box.nx > grid->dim[0] ? grid->dim[0] - box.x0 : box.nx;
+	xb = box.x0 + box.nx > dst->dim[0] ? dst->dim[0] - box.x0 : box.nx;
 	if (xb <= xa)
 		return;
-	nvg = br_vol_nvox(grid);
+	nvg = br_vol_nvox(dst);
 	nvb = (size_t)(box.nx * box.ny * box.nz);
 	for (c = 0; c < dst->dim[3]; c++)
 		for (z = 0; z < box.nz; z++) {
 			gz = box.z0 + z;
-			if (gz < 0 || gz >= grid->dim[2])
+			if (gz < 0 || gz >= dst->dim[2])
 				continue;
 			for (y = 0; y < box.ny; y++) {
 				size_t gi, bi;
 				gy = box.y0 + y;
-				if (gy < 0 || gy >= grid->dim[1])
+				if (gy < 0 || gy >= dst->dim[1])
 					continue;
 				gx = box.x0 + xa;
-				gi = c * nvg + ((size_t)gz * grid->dim[1] + gy) * grid->dim[0] + gx;
+				gi = c * nvg + ((size_t)gz * dst->dim[1] + gy) * dst->dim[0] + gx;
 				bi = c * nvb + ((size_t)z * box.ny + y) * box.nx + xa;
-				if (to_box)
-					memcpy((char *)dst->data + bi * es, (const char *)src->data + gi * es,
-					       (size_t)(xb - xa) * es);
-				else
-					memcpy((char *)dst->data + gi * es, (const char *)src->data + bi * es,
-					       (size_t)(xb - xa) * es);
+				memcpy((char *)dst->data + gi * es, (const char *)src->data + bi * es, (size_t)(xb - xa) * es);
 			}
 		}
 }
@@ -361,6 +356,6 @@ br_vol *br_uncrop(const br_vol *rec, const br_vol *ref)
 		br_meta_set(o, BR_KEY_CASE, br_meta_get(rec, BR_KEY_CASE));
 	if (br_meta_get(rec, BR_KEY_CONTENT) != NULL)
 		br_meta_set(o, BR_KEY_CONTENT, br_meta_get(rec, BR_KEY_CONTENT));
-	copy_box(o, rec, box, 0);
+	copy_box(o, rec, box);
 	return o;
 }
