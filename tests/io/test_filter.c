@@ -123,41 +123,35 @@ static br_vol *after_prep(br_vol *v, const char *p, int index, void *arg)
 	return v;
 }
 
-static int run_prep(int ahead, char *const *inputs, int ninputs, const char *out, const char *errfile)
+/* the exit status of child pid (128 + the signal that ended it), or -1 */
+static int child_status(pid_t pid)
+{
+	int st;
+
+	if (pid < 0 || waitpid(pid, &st, 0) != pid)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* run the loop in a child, stderr to errfile; its exit status.  With
+ * prep_half, 6 when prep ran on the main thread with read-ahead, or
+ * elsewhere without. */
+static int run_child(int ahead, char *const *inputs, int ninputs, br_record_prep prep, br_record_fn fn,
+		     const char *out, const char *errfile)
 {
 	pid_t pid = fork();
-	int st;
 
 	if (pid == 0) {
 		int fd = open(errfile, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 		dup2(fd, 2);
 		main_thread = pthread_self();
 		br_tool_init("test_filter", "usage: test_filter\n");
-		br_filter_records_prep(out, inputs, ninputs, prep_half, after_prep, NULL, ahead);
-		/* 6: prep ran on the main thread with read-ahead, or elsewhere without */
-		exit(prep_calls > 0 && (ahead ? prep_elsewhere == prep_calls : prep_elsewhere == 0) ? 0 : 6);
-	}
-	if (pid < 0 || waitpid(pid, &st, 0) != pid)
-		return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-/* run the loop in a child: stdout/stderr to files; its exit status */
-static int run_child(int ahead, char *const *inputs, int ninputs, const char *out, const char *errfile)
-{
-	pid_t pid = fork();
-	int st;
-
-	if (pid == 0) {
-		int fd = open(errfile, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		dup2(fd, 2);
-		br_tool_init("test_filter", "usage: test_filter\n");
-		br_filter_records_prep(out, inputs, ninputs, NULL, add_index, NULL, ahead);
+		br_filter_records_prep(out, inputs, ninputs, prep, fn, NULL, ahead);
+		if (prep != NULL && !(prep_calls > 0 && (ahead ? prep_elsewhere == prep_calls : prep_elsewhere == 0)))
+			exit(6);
 		exit(0);
 	}
-	if (pid < 0 || waitpid(pid, &st, 0) != pid)
-		return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	return child_status(pid);
 }
 
 static int same_files(const char *a, const char *b)
@@ -189,7 +183,7 @@ static char *slurp(const char *file)
 /* the overlap: record 1 through a pipe, record 2 only once the filter works on record 1 */
 static int overlap(int ahead)
 {
-	int data[2], go[2], st;
+	int data[2], go[2];
 	pid_t pid;
 
 	if (pipe(data) != 0 || pipe(go) != 0)
@@ -223,9 +217,7 @@ static int overlap(int ahead)
 		exit(0);
 	}
 	close(data[0]), close(data[1]), close(go[0]), close(go[1]);
-	if (pid < 0 || waitpid(pid, &st, 0) != pid)
-		return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	return child_status(pid);
 }
 
 int main(int argc, char **argv)
@@ -245,8 +237,8 @@ int main(int argc, char **argv)
 	write_records(path("a.nrrd"), 3, 24);
 	write_records(path("b.nrrd"), 2, 31);
 	in2[0] = strdup(path("a.nrrd")), in2[1] = strdup(path("b.nrrd"));
-	rc0 = run_child(0, in2, 2, path("plain.nrrd"), path("plain.err"));
-	rc1 = run_child(1, in2, 2, path("ahead.nrrd"), path("ahead.err"));
+	rc0 = run_child(0, in2, 2, NULL, add_index, path("plain.nrrd"), path("plain.err"));
+	rc1 = run_child(1, in2, 2, NULL, add_index, path("ahead.nrrd"), path("ahead.err"));
 	tap(rc0 == 0 && rc1 == 0 && same_files(path("plain.nrrd"), path("ahead.nrrd")),
 	    "five records of two inputs: read-ahead writes what the plain loop writes (status %d, %d)", rc0, rc1);
 
@@ -266,11 +258,11 @@ int main(int argc, char **argv)
 		free(buf);
 	}
 	bad[0] = strdup(path("cut.nrrd")), bad[1] = in2[1];
-	rc0 = run_child(0, bad, 2, path("plain_bad.nrrd"), path("plain_bad.err"));
+	rc0 = run_child(0, bad, 2, NULL, add_index, path("plain_bad.nrrd"), path("plain_bad.err"));
 	{
 		char e0[4096];
 		snprintf(e0, sizeof e0, "%s", slurp(path("plain_bad.err")));
-		rc1 = run_child(1, bad, 2, path("ahead_bad.nrrd"), path("ahead_bad.err"));
+		rc1 = run_child(1, bad, 2, NULL, add_index, path("ahead_bad.nrrd"), path("ahead_bad.err"));
 		tap(rc0 == 1 && rc1 == 1 && strcmp(e0, slurp(path("ahead_bad.err"))) == 0 && strstr(e0, "truncated") != NULL,
 		    "a truncated third record: the same one-line error (%s) and status (%d, %d)", e0, rc0, rc1);
 	}
@@ -279,17 +271,17 @@ int main(int argc, char **argv)
 
 	/* prep: run by the reading thread with read-ahead, the same output as
 	 * the plain loop; a refusal reported the same way, at the same record */
-	rc0 = run_prep(0, in2, 2, path("prep_plain.nrrd"), path("prep_plain.err"));
-	rc1 = run_prep(1, in2, 2, path("prep_ahead.nrrd"), path("prep_ahead.err"));
+	rc0 = run_child(0, in2, 2, prep_half, after_prep, path("prep_plain.nrrd"), path("prep_plain.err"));
+	rc1 = run_child(1, in2, 2, prep_half, after_prep, path("prep_ahead.nrrd"), path("prep_ahead.err"));
 	tap(rc0 == 0 && rc1 == 0 && same_files(path("prep_plain.nrrd"), path("prep_ahead.nrrd")),
 	    "prep (a conversion): the reading thread runs it with read-ahead, the main thread without; same output "
 	    "(status %d, %d)", rc0, rc1);
 	refuse_c1 = 1;
-	rc0 = run_prep(0, in2, 2, path("prep_bad0.nrrd"), path("prep_bad0.err"));
+	rc0 = run_child(0, in2, 2, prep_half, after_prep, path("prep_bad0.nrrd"), path("prep_bad0.err"));
 	{
 		char e0[4096];
 		snprintf(e0, sizeof e0, "%s", slurp(path("prep_bad0.err")));
-		rc1 = run_prep(1, in2, 2, path("prep_bad1.nrrd"), path("prep_bad1.err"));
+		rc1 = run_child(1, in2, 2, prep_half, after_prep, path("prep_bad1.nrrd"), path("prep_bad1.err"));
 		tap(rc0 == 1 && rc1 == 1 && strcmp(e0, slurp(path("prep_bad1.err"))) == 0 &&
 			    strstr(e0, "b.nrrd: record 2: refused by prep") != NULL,
 		    "a record refused by prep: the same line (%s) and status (%d, %d)", e0, rc0, rc1);
