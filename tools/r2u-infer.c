@@ -102,6 +102,14 @@ static void stage_free(struct stage *s)
 	pthread_mutex_destroy(&s->mu);
 }
 
+/* an environment switch: on when set to 1 */
+static int env_on(const char *name)
+{
+	const char *s = getenv(name);
+
+	return s != NULL && strcmp(s, "1") == 0;
+}
+
 struct infer_job {
 	r2u **models;
 	r2u_predictor *pred;
@@ -301,13 +309,12 @@ int main(int argc, char **argv)
 	if (job.pred == NULL)
 		br_die(NULL, "%s", err);
 	/* recorded forward passes: opt-in until they have been checked on a GPU */
-	if (getenv("BR_CUDA_GRAPH") != NULL && strcmp(getenv("BR_CUDA_GRAPH"), "1") == 0 && !profile)
+	if (env_on("BR_CUDA_GRAPH") && !profile)
 		r2u_predictor_graphs(job.pred, 1);
 	t0 = job.t0 = br_now();
 	/* records staged in pinned memory on a GPU (BR_STAGE_RECORDS=1: on the
 	 * CPU too, where it only costs a copy: the path is tested there) */
-	if (br_ctx_device(ctx) == BR_DEV_CUDA ||
-	    (getenv("BR_STAGE_RECORDS") != NULL && strcmp(getenv("BR_STAGE_RECORDS"), "1") == 0)) {
+	if (br_ctx_device(ctx) == BR_DEV_CUDA || env_on("BR_STAGE_RECORDS")) {
 		static struct stage st;
 		st.ctx = ctx;
 		pthread_mutex_init(&st.mu, NULL);
