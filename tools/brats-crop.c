@@ -236,15 +236,15 @@ int main(int argc, char **argv)
 				nonzero_mask(nz[m], v);
 				if (!brain_centre && !seg) {
 					/* every grid is the same (checked below), so is every
-					 * box: the first image read makes the output, whose
-					 * metadata is set from the first modality below */
+					 * box: the first image read makes the output's data;
+					 * its header is made from the first modality below */
 					br_box b = br_box_centred(v, w, h, NULL);
 					int fits;
 #pragma omp critical(brats_crop_out)
 					{
 						if (o == NULL) {
 							memcpy(grid0, v->dim, sizeof grid0);
-							if ((o = br_crop_header(v, b, BR_F32, 4)) != NULL && br_vol_alloc(o) < 0) {
+							if ((o = br_vol_new_empty(BR_F32, b.nx, b.ny, b.nz, 4)) != NULL && br_vol_alloc(o) < 0) {
 								br_vol_free(o);
 								o = NULL;
 							}
