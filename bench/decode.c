@@ -12,19 +12,8 @@
 #include <time.h>
 
 #include "volume.h"
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int cmpd(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return (x > y) - (x < y);
-}
+#include "bench.h"
+#include "cli.h" /* br_now */
 
 int main(int argc, char **argv)
 {
@@ -45,7 +34,7 @@ int main(int argc, char **argv)
 	}
 	for (r = 0; r < reps; r++) {
 		int bad = 0;
-		double t0 = now();
+		double t0 = br_now();
 		bytes = 0;
 #pragma omp parallel for num_threads(threads) schedule(dynamic, 1) reduction(+ : bad, bytes)
 		for (int f = 0; f < nf; f++) {
@@ -58,11 +47,11 @@ int main(int argc, char **argv)
 			bytes += br_vol_nvox(v) * br_dtype_size(v->dtype);
 			br_vol_free(v);
 		}
-		t[r] = now() - t0;
+		t[r] = br_now() - t0;
 		if (bad)
 			return 1;
 	}
-	qsort(t, (size_t)reps, sizeof t[0], cmpd);
+	qsort(t, (size_t)reps, sizeof t[0], cmp_double);
 	printf("%.6f\t%zu\n", t[reps / 2], bytes);
 	return 0;
 }

@@ -20,6 +20,8 @@
 #include <time.h>
 
 #include "kernels.h"
+#include "bench.h"
+#include "cli.h" /* br_now */
 
 static br_ctx *ctx;
 static int train;
@@ -269,13 +271,6 @@ static void step(int N, int b, int H, int W)
 	CK(br_adam_step(ctx, p, g, m, v, 2044136, 1e-4f, 0.9f, 0.999f, 1e-8f, 1));
 }
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
-
 /* -m layers: each convolution of the network alone (forward, and with -t the
  * backward), reps calls, ms per call and TFLOP/s */
 static void layers(int N, int b, int reps, int with_bwd)
@@ -306,21 +301,21 @@ static void layers(int N, int b, int reps, int with_bwd)
 			pre.scale = sc, pre.shift = sc + C;
 		CK(br_conv2d_forward(ctx, &y, &x, w, bb, k, L[i].pre ? &pre : NULL));
 		CK(br_sync(ctx));
-		t0 = now();
+		t0 = br_now();
 		for (int r = 0; r < reps; r++)
 			CK(br_conv2d_forward(ctx, &y, &x, w, bb, k, L[i].pre ? &pre : NULL));
 		CK(br_sync(ctx));
-		t1 = now();
+		t1 = br_now();
 		fwd_ms = 1e3 * (t1 - t0) / reps;
 		if (with_bwd) {
 			CK(br_conv2d_backward(ctx, C == 4 ? NULL : &da, dw, db, &dy, &x, w, k, L[i].pre ? &pre : NULL, 0));
 			CK(br_sync(ctx));
-			t1 = now();
+			t1 = br_now();
 			for (int r = 0; r < reps; r++)
 				CK(br_conv2d_backward(ctx, C == 4 ? NULL : &da, dw, db, &dy, &x, w, k, L[i].pre ? &pre : NULL, 0));
 			CK(br_sync(ctx));
 		}
-		t2 = now();
+		t2 = br_now();
 		printf("%-11s C%4d K%4d %3dx%3d k%d pre%d  fwd %7.3f ms %6.1f TF/s", L[i].name, C, K, H, W, k, L[i].pre,
 		       fwd_ms, fl / fwd_ms * 1e-9);
 		if (with_bwd)
@@ -398,13 +393,13 @@ int main(int argc, char **argv)
 		br_prof_report(ctx, stderr);
 		br_prof_enable(ctx, 0);
 	}
-	t0 = now();
+	t0 = br_now();
 	for (int i = 0; i < iters; i++) {
 		cur = 0;
 		step(N, b, H, W);
 	}
 	CK(br_sync(ctx));
-	t1 = now();
+	t1 = br_now();
 	printf("%s\t%s\tbatch %d\tbase %d\t%.3f ms per %s\n", br_ctx_describe(ctx), train ? "train" : "infer", N, b,
 	       1e3 * (t1 - t0) / iters, train ? "step" : "batch");
 	for (int i = 0; i < nbuf; i++)

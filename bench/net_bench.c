@@ -16,21 +16,8 @@
 
 #include "kernels.h"
 #include "r2u.h"
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static int cmpd(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
+#include "bench.h"
+#include "cli.h" /* br_now */
 
 int main(int argc, char **argv)
 {
@@ -98,16 +85,16 @@ int main(int argc, char **argv)
 	printf("mode\tdevice\tprecision\tbatch\tms\tslices_per_s\tTFLOP_per_s\n");
 	if (strcmp(mode, "infer") != 0) {
 		for (k = -2; k < iters; k++) { /* two warm-up steps (algorithm search, allocation) */
-			double t0 = now();
+			double t0 = br_now();
 			if (r2u_zero_grad(m) < 0 || r2u_forward(m, x, tb, h, w, 1, 0.2f, (uint64_t)k + 3) < 0 ||
 			    r2u_backward(m, lab, 1.0f) < 0 || r2u_adam(m, 1e-4f, k + 3) < 0 || r2u_losses(m, loss) < 0) {
 				fprintf(stderr, "net_bench: %s\n", r2u_error(m));
 				return 1;
 			}
 			if (k >= 0)
-				t[k] = now() - t0;
+				t[k] = br_now() - t0;
 		}
-		qsort(t, (size_t)iters, sizeof *t, cmpd);
+		qsort(t, (size_t)iters, sizeof *t, cmp_double);
 		printf("train\t%s\t%s\t%d\t%.3f\t%.1f\t%.2f\n", device, br_precision_name(br_ctx_precision(ctx)), tb,
 		       t[iters / 2] * 1e3, tb / t[iters / 2], 3 * flops * tb / t[iters / 2] / 1e12);
 		if (verbose) {
@@ -128,15 +115,15 @@ int main(int argc, char **argv)
 		if (out == NULL)
 			return 1;
 		for (k = -2; k < iters; k++) {
-			double t0 = now();
+			double t0 = br_now();
 			if (r2u_forward(m, x, ib, h, w, 0, 0.0f, 0) < 0 || r2u_download(m, out, 1) < 0) {
 				fprintf(stderr, "net_bench: %s\n", r2u_error(m));
 				return 1;
 			}
 			if (k >= 0)
-				t[k] = now() - t0;
+				t[k] = br_now() - t0;
 		}
-		qsort(t, (size_t)iters, sizeof *t, cmpd);
+		qsort(t, (size_t)iters, sizeof *t, cmp_double);
 		printf("infer\t%s\t%s\t%d\t%.3f\t%.1f\t%.2f\n", device, br_precision_name(br_ctx_precision(ctx)), ib,
 		       t[iters / 2] * 1e3, ib / t[iters / 2], flops * ib / t[iters / 2] / 1e12);
 		if (verbose) {

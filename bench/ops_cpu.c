@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include "kernels.h"
+#include "bench.h"
+#include "cli.h" /* br_now */
 
 struct shape {
 	const char *name;
@@ -43,20 +45,6 @@ static const struct shape shapes[] = {
 	{ "head_wt", 32, 1, 176, 144, 1, 0 },      { "head_ncr", 64, 1, 88, 72, 1, 0 },
 	{ "head_ed", 128, 1, 44, 36, 1, 0 },
 };
-
-static double now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec + t.tv_nsec * 1e-9;
-}
-
-static double cpu_now(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-	return t.tv_sec + t.tv_nsec * 1e-9;
-}
 
 static float *rnd(size_t n, float sd)
 {
@@ -137,7 +125,7 @@ int main(int argc, char **argv)
 				static const char *pn[3] = { "fwd", "bwd_data", "bwd_weight" };
 				double best = 1e30, cbest = 1e30;
 				for (int r = 0; r <= reps; r++) {
-					double t0 = now(), c0 = cpu_now();
+					double t0 = br_now(), c0 = cpu_now();
 					if (s->ks == 2) {
 						if (pass == 0)
 							CALL(br_convt2x2_forward(ctx, &ty, &tx, w, b));
@@ -153,7 +141,7 @@ int main(int argc, char **argv)
 						else
 							CALL(br_conv2d_backward(ctx, NULL, dw, db, &tdy, &tx, w, s->ks, pp, 0));
 					}
-					double t = now() - t0, ct = cpu_now() - c0;
+					double t = br_now() - t0, ct = cpu_now() - c0;
 					if (r > 0 && t < best)
 						best = t;
 					if (r > 0 && ct < cbest)
