@@ -45,22 +45,8 @@ int cpu_bn_train_stats(br_ctx *ctx, float *mean, float *var, float *scale, float
 			}
 		}
 		double m1 = s1 / (double)cnt;
-		double vb = s2 / (double)cnt - m1 * m1;
-		if (vb < 0.0)
-			vb = 0.0;
-		double mu = (double)sh + m1;
-		float mf = (float)mu, vf = (float)vb;
-		if (mean != NULL)
-			mean[k] = mf;
-		if (var != NULL)
-			var[k] = vf;
-		if (scale != NULL)
-			cpu_bn_fold(&scale[k], &shift[k], gamma[k], beta[k], mf, vf, eps);
-		if (rmean != NULL)
-			rmean[k] = (float)((1.0 - momentum) * rmean[k] + (double)momentum * mu);
-		if (rvar != NULL)
-			rvar[k] = (float)((1.0 - momentum) * rvar[k] +
-					  (double)momentum * vb * (double)cnt / (double)(cnt - 1));
+		cpu_bn_stats_store(k, (double)sh + m1, s2 / (double)cnt - m1 * m1, (double)cnt, mean, var, scale,
+				   shift, rmean, rvar, gamma, beta, eps, momentum);
 	}
 	return 0;
 }

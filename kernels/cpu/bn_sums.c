@@ -36,21 +36,7 @@ int cpu_bn_stats_from_sums(br_ctx *ctx, float *mean, float *var, float *scale, f
 {
 	for (int k = 0; k < c; k++) {
 		double mu = sums[2 * k] / count, vb = sums[2 * k + 1] / count - mu * mu;
-		float mf, vf;
-		if (vb < 0.0)
-			vb = 0.0;
-		mf = (float)mu;
-		vf = (float)vb;
-		if (mean != NULL)
-			mean[k] = mf;
-		if (var != NULL)
-			var[k] = vf;
-		if (scale != NULL)
-			cpu_bn_fold(&scale[k], &shift[k], gamma[k], beta[k], mf, vf, eps);
-		if (rmean != NULL) {
-			rmean[k] = (float)((1.0 - momentum) * rmean[k] + (double)momentum * mu);
-			rvar[k] = (float)((1.0 - momentum) * rvar[k] + (double)momentum * vb * count / (count - 1.0));
-		}
+		cpu_bn_stats_store(k, mu, vb, count, mean, var, scale, shift, rmean, rvar, gamma, beta, eps, momentum);
 	}
 	return 0;
 }

@@ -77,6 +77,33 @@ static inline void cpu_bn_fold(float *scale, float *shift, float gamma, float be
 	*shift = (float)((double)beta - (double)mean * (double)sf);
 }
 
+/* Channel k's batch statistics (mean mu, biased variance vb, clamped at 0,
+ * over count values) into the outputs of a training BatchNorm, any of them
+ * NULL: mean, var, the folded scale and shift, and the running statistics
+ * (momentum; unbiased variance).  Shared by bn_train_stats and
+ * bn_stats_from_sums, so that one batch and its split halves agree. */
+static inline void cpu_bn_stats_store(int k, double mu, double vb, double count, float *mean, float *var,
+				      float *scale, float *shift, float *rmean, float *rvar, const float *gamma,
+				      const float *beta, float eps, float momentum)
+{
+	float mf, vf;
+
+	if (vb < 0.0)
+		vb = 0.0;
+	mf = (float)mu;
+	vf = (float)vb;
+	if (mean != NULL)
+		mean[k] = mf;
+	if (var != NULL)
+		var[k] = vf;
+	if (scale != NULL)
+		cpu_bn_fold(&scale[k], &shift[k], gamma[k], beta[k], mf, vf, eps);
+	if (rmean != NULL)
+		rmean[k] = (float)((1.0 - momentum) * rmean[k] + (double)momentum * mu);
+	if (rvar != NULL)
+		rvar[k] = (float)((1.0 - momentum) * rvar[k] + (double)momentum * vb * count / (count - 1.0));
+}
+
 /* The pre-activation value of one element: the same two roundings (no
  * fused multiply-add) in every CPU path, scalar or vector. */
 static inline float cpu_preact1(float x, float s, float b, int relu)
