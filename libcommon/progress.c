@@ -36,10 +36,12 @@ static int on_tty(void)
 
 static void status_line(const char *fmt, va_list ap)
 {
+	flockfile(stderr); /* one whole line, whichever thread speaks (as br_msg) */
 	fprintf(stderr, "\r%s: ", br_opt.prog);
 	vfprintf(stderr, fmt, ap);
 	fprintf(stderr, "\033[K");
 	fflush(stderr);
+	funlockfile(stderr);
 	progress_last = br_now();
 	progress_shown = 1;
 }
@@ -67,10 +69,12 @@ void br_progress_unit(const char *fmt, ...)
 	if (on_tty()) {
 		status_line(fmt, ap);
 	} else {
+		flockfile(stderr);
 		fprintf(stderr, "%s: ", br_opt.prog);
 		vfprintf(stderr, fmt, ap);
 		fputc('\n', stderr);
 		fflush(stderr);
+		funlockfile(stderr);
 	}
 	va_end(ap);
 }
